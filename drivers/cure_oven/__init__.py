@@ -1,0 +1,1 @@
+"""Cure oven over Modbus TCP: the register map (wire contract) and the driver."""

@@ -1,0 +1,5 @@
+"""The `pkgline` command."""
+
+from mes.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,5 @@
+import sys
+
+from mes.cli.main import main
+
+sys.exit(main())

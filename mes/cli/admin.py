@@ -1,0 +1,96 @@
+"""`pkgline db|user|route|tool|alarm|audit …`: the line's housekeeping verbs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mes.cli.common import EXIT_FAILED, EXIT_OK, actor_from, emit, engine_from, table
+from mes.services import audit, reads, routes, tools, users
+from mes.services.tx import transaction
+
+Sub = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def add_parsers(sub: Sub) -> None:
+    db = sub.add_parser("db", help="database: init")
+    dsub = db.add_subparsers(dest="db_cmd", required=True)
+    init = dsub.add_parser("init", help="create the schema and, on an empty database, the first admin")
+    init.add_argument("--admin", default="admin", help="name of the first admin user")
+
+    user = sub.add_parser("user", help="users: add")
+    usub = user.add_subparsers(dest="user_cmd", required=True)
+    ua = usub.add_parser("add", help="add a user with roles (admin)")
+    ua.add_argument("name")
+    ua.add_argument("--roles", required=True, help="comma-separated: operator, engineer, admin")
+
+    route = sub.add_parser("route", help="routes: import")
+    rsub = route.add_subparsers(dest="route_cmd", required=True)
+    ri = rsub.add_parser("import", help="import a route file (engineer)")
+    ri.add_argument("file", type=Path)
+
+    tool = sub.add_parser("tool", help="tools: list, set-state")
+    tsub = tool.add_subparsers(dest="tool_cmd", required=True)
+    tsub.add_parser("list", help="tools with E10 state and live values")
+    ts = tsub.add_parser("set-state", help="move a tool to an E10 state, with a reason")
+    ts.add_argument("tool_id")
+    ts.add_argument("state")
+    ts.add_argument("--reason", required=True)
+
+    alarm = sub.add_parser("alarm", help="alarms: list")
+    asub = alarm.add_subparsers(dest="alarm_cmd", required=True)
+    al = asub.add_parser("list", help="latest alarms")
+    al.add_argument("--limit", type=int, default=50)
+
+    aud = sub.add_parser("audit", help="audit trail: verify, list")
+    ausub = aud.add_subparsers(dest="audit_cmd", required=True)
+    ausub.add_parser("verify", help="check the hash chain; exit 1 if a record was altered")
+    lst = ausub.add_parser("list", help="latest audit records")
+    lst.add_argument("--limit", type=int, default=30)
+
+
+def run(args: argparse.Namespace) -> int:
+    engine = engine_from(args)
+    if args.command == "db":
+        created = users.bootstrap(engine, args.admin)
+        emit(args, "schema ready" + (f"; first admin {args.admin!r} created" if created else ""),
+             {"admin_created": created})
+    elif args.command == "user":
+        u = users.add(engine, actor_from(args), args.name, args.roles)
+        emit(args, f"user {u.name} added with roles {u.roles}", {"name": u.name, "roles": u.roles})
+    elif args.command == "route":
+        r = routes.import_file(engine, actor_from(args), args.file)
+        emit(args, f"route {r.name}: " + " → ".join(s.name for s in r.steps),
+             {"name": r.name, "steps": [s.name for s in r.steps]})
+    elif args.command == "tool":
+        if args.tool_cmd == "set-state":
+            t = tools.set_state(engine, actor_from(args), args.tool_id, args.state, args.reason)
+            emit(args, f"tool {t.id} is {t.e10_state}", {"tool": t.id, "e10_state": t.e10_state})
+        else:
+            rows = reads.tools(engine)
+            emit(args, table(["tool", "type", "E10", "online", "run", "lot", "daemon"],
+                             [[t.id, t.type, t.e10_state, "yes" if t.online else "no",
+                               str(t.run_id or ""), t.lot_id or "", t.lease_owner or ""] for t in rows]),
+                 [t.__dict__ for t in rows])
+    elif args.command == "alarm":
+        rows = reads.alarms(engine, args.limit)
+        emit(args, "\n".join(f"{a.ts:%Y-%m-%d %H:%M:%S}  {a.tool_id}  {a.lot_id or '-'}  [{a.kind}] "
+                             f"{a.message}" for a in rows) or "no alarms",
+             [a.model_dump() for a in rows])
+    elif args.command == "audit":
+        with transaction(engine) as s:
+            if args.audit_cmd == "verify":
+                result = audit.verify(s)
+                text = (f"audit trail intact: {result.records} records" if result.ok else
+                        "audit trail TAMPERED:\n" + "\n".join(result.problems))
+                emit(args, text, {"records": result.records, "problems": result.problems})
+                return EXIT_OK if result.ok else EXIT_FAILED
+            from sqlmodel import col, select
+
+            from mes.store.tables import Audit
+
+            rows = list(s.exec(select(Audit).order_by(col(Audit.seq).desc()).limit(args.limit)))
+            emit(args, "\n".join(f"{a.seq:>6}  {a.ts:%Y-%m-%d %H:%M:%S}  {a.actor:<10} {a.action:<16} "
+                                 f"{a.entity}:{a.entity_id}  {a.reason or ''}" for a in reversed(rows)),
+                 [a.model_dump() for a in rows])
+    return EXIT_OK

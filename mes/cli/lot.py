@@ -1,0 +1,109 @@
+"""`pkgline lot …`: create, list, show, track-in, track-out, hold, release."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+
+from mes.cli.common import EXIT_OK, actor_from, emit, engine_from, table
+from mes.services import lots, reads
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("lot", help="lots: create, list, show, track in/out, hold, release")
+    lsub = p.add_subparsers(dest="lot_cmd", required=True)
+    c = lsub.add_parser("create", help="start a lot at the first step of a route")
+    c.add_argument("lot_id")
+    c.add_argument("--route", required=True)
+    c.add_argument("--wafers", type=int, default=25)
+    c.add_argument("--product", default="FOWLP")
+    lsub.add_parser("list", help="all lots with step and status")
+    s = lsub.add_parser("show", help="one lot: step, holds, runs, alarms")
+    s.add_argument("lot_id")
+    ti = lsub.add_parser("track-in", help="track a lot in at its current step")
+    ti.add_argument("lot_id")
+    ti.add_argument("--tool", help="the tool, for an automated step")
+    to = lsub.add_parser("track-out", help="track a lot out of a manual step")
+    to.add_argument("lot_id")
+    for name in ("hold", "release"):
+        h = lsub.add_parser(name, help=f"{name} a lot, with a reason")
+        h.add_argument("lot_id")
+        h.add_argument("--reason", required=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    engine = engine_from(args)
+    actor = actor_from(args)
+    cmd = args.lot_cmd
+    if cmd == "create":
+        lot = lots.create(engine, actor, args.lot_id, args.route, args.wafers, args.product)
+        emit(args, f"lot {lot.id} created on route {lot.route} ({lot.wafers} wafers)",
+             {"lot": lot.id, "route": lot.route, "wafers": lot.wafers})
+    elif cmd == "list":
+        rows = reads.lots(engine)
+        emit(
+            args,
+            table(
+                ["lot", "step", "status", "wafers", "tool", "hold"],
+                [[r.id, f"{r.step} ({r.step_index + 1}/{r.steps})", r.status, str(r.wafers),
+                  r.tool_id or "", r.hold_reason or ""] for r in rows],
+            ),
+            [asdict(r) for r in rows],
+        )
+    elif cmd == "show":
+        show(args, engine, args.lot_id)
+    elif cmd == "track-in":
+        res = lots.track_in(engine, actor, args.lot_id, args.tool)
+        where = f"on {res.tool_id} (run {res.run_id})" if res.tool_id else "(manual step)"
+        emit(args, f"lot {res.lot_id} tracked in at {res.step} {where}", asdict(res))
+    elif cmd == "track-out":
+        lot = lots.track_out(engine, actor, args.lot_id)
+        row = reads.lot(engine, lot.id)
+        assert row is not None
+        emit(args, f"lot {lot.id} tracked out; now {row.status} at {row.step}", asdict(row))
+    elif cmd == "hold":
+        h = lots.hold(engine, actor, args.lot_id, args.reason)
+        emit(args, f"lot {args.lot_id} on hold: {h.reason}", {"hold_id": h.id, "reason": h.reason})
+    elif cmd == "release":
+        released = lots.release(engine, actor, args.lot_id, args.reason)
+        emit(args, f"lot {args.lot_id} released ({len(released)} hold(s))",
+             {"released": [h.id for h in released]})
+    return EXIT_OK
+
+
+def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
+    from sqlalchemy.engine import Engine
+
+    from mes.domain.errors import NotFound
+
+    assert isinstance(engine, Engine)
+    row = reads.lot(engine, lot_id)
+    if row is None:
+        raise NotFound(f"lot {lot_id!r} does not exist")
+    run_rows = reads.runs(engine, lot_id)
+    hold_rows = reads.holds(engine, lot_id)
+    alarm_rows = reads.alarms(engine, limit=200, lot_id=lot_id)
+    lines = [
+        f"lot {row.id}  product {row.product}  route {row.route}  wafers {row.wafers}",
+        f"step {row.step} ({row.step_index + 1}/{row.steps})  status {row.status}"
+        + (f"  ON HOLD: {row.hold_reason}" if row.on_hold else ""),
+        "",
+        "runs:",
+        table(["run", "tool", "step", "recipe", "status", "outcome", "samples", "reason"],
+              [[str(r.id), r.tool_id, r.step, r.recipe, r.status, r.outcome or "", str(r.samples),
+                r.reason or ""] for r in run_rows]),
+        "",
+        "holds:",
+        table(["hold", "placed by", "reason", "released by", "release reason"],
+              [[str(h.id), h.placed_by, h.reason, h.released_by or "", h.release_reason or ""]
+               for h in hold_rows]),
+        "",
+        f"alarms ({len(alarm_rows)}):",
+        *[f"  [{a.kind}] {a.message}" for a in reversed(alarm_rows)],
+    ]
+    emit(args, "\n".join(lines), {
+        "lot": asdict(row),
+        "runs": [asdict(r) for r in run_rows],
+        "holds": [h.model_dump() for h in hold_rows],
+        "alarms": [a.model_dump() for a in alarm_rows],
+    })

@@ -1,0 +1,1 @@
+"""The tool-side daemon: config → transports → drivers → engines; leases; sample ingest."""

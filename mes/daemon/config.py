@@ -1,0 +1,80 @@
+"""The line config (`deploy/line.toml`): which tools this daemon owns and how to reach them."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from mes.domain.errors import InvalidInput
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LineSection(_Strict):
+    name: Annotated[str, Field(min_length=1)]
+    database_url: str | None = None
+
+
+class DaemonSection(_Strict):
+    id: Annotated[str, Field(min_length=1, max_length=64)] = "daemon-1"
+    actor: str = "equipment"
+    poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+    idle_poll_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    claim_interval_s: Annotated[float, Field(gt=0, le=60)] = 0.5
+    lease_ttl_s: Annotated[float, Field(ge=2, le=600)] = 15.0
+    sample_batch: Annotated[int, Field(ge=1, le=100_000)] = 500
+    flush_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+
+
+class ToolSection(_Strict):
+    id: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
+    type: Literal["cure_oven"]
+    protocol: Literal["modbus"]
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)]
+    unit: Annotated[int, Field(ge=0, le=247)] = 1
+    timeout_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+
+
+class LineConfig(_Strict):
+    line: LineSection
+    daemon: DaemonSection = DaemonSection()
+    tools: Annotated[list[ToolSection], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_tools(self) -> LineConfig:
+        seen: set[str] = set()
+        for i, t in enumerate(self.tools):
+            if t.id in seen:
+                raise ValueError(f"tools[{i}].id {t.id!r} is repeated")
+            seen.add(t.id)
+        return self
+
+
+def load_config(path: Path) -> LineConfig:
+    """Read and validate; errors name the file, the field and the limit."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return LineConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "missing"
+            where = f"{loc}: " if loc else ""
+            lines.append(f"{path}: {where}{msg}")
+        raise InvalidInput("\n".join(lines)) from None

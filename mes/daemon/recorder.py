@@ -1,0 +1,62 @@
+"""`RunRecorder` over mes.services: what the engine records, written by the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sqlalchemy.engine import Engine
+
+from mes.daemon.ingest import SampleBuffer
+from mes.services import runs, tools
+from mes.services.runs import Verdict
+from mes.store.tables import utcnow
+
+
+class ServiceRecorder:
+    def __init__(self, engine: Engine, actor: str, tool_id: str, buffer: SampleBuffer) -> None:
+        self.engine = engine
+        self.actor = actor
+        self.tool_id = tool_id
+        self.buffer = buffer
+        self.lot_id: str | None = None
+
+    async def started(self, run_id: int, start_c: float) -> None:
+        await asyncio.to_thread(runs.mark_started, self.engine, self.actor, run_id, start_c)
+
+    async def samples(self, run_id: int, t_program: float, values: dict[str, float | None]) -> None:
+        self.buffer.add(run_id, t_program, utcnow(), values)
+        if self.buffer.due():
+            await self.buffer.flush()
+
+    async def alarm(
+        self, run_id: int, kind: str, code: str, message: str, t_program: float | None
+    ) -> None:
+        await asyncio.to_thread(
+            runs.record_alarm,
+            self.engine,
+            self.actor,
+            tool_id=self.tool_id,
+            kind=kind,
+            code=code,
+            message=message,
+            run_id=run_id,
+            lot_id=self.lot_id,
+            t_program=t_program,
+        )
+
+    async def finish(self, run_id: int, verdict: Verdict) -> None:
+        # Every sample of the run is in the database before its verdict is.
+        await self.buffer.flush()
+        while self.buffer.pending:
+            await asyncio.sleep(0.5)
+            await self.buffer.flush()
+        await asyncio.to_thread(runs.finish, self.engine, self.actor, run_id, verdict)
+
+    async def stored_samples(self, run_id: int) -> Sequence[tuple[float, str, float | None]]:
+        await self.buffer.flush()
+        rows = await asyncio.to_thread(runs.samples_of, self.engine, run_id)
+        return [(r.t_program, r.name, r.value) for r in rows]
+
+    async def publish(self, online: bool, values: dict[str, float | None]) -> None:
+        await asyncio.to_thread(tools.publish_values, self.engine, self.tool_id, online, dict(values))

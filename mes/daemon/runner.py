@@ -1,0 +1,140 @@
+"""The daemon's main loop: lease tools, claim run requests, supervise, re-attach, ingest."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from sqlalchemy.engine import Engine
+
+from drivers.core.clock import Clock, MonotonicClock
+from drivers.core.errors import DriverError
+from drivers.cure_oven.driver import ModbusOven
+from mes.daemon.config import LineConfig
+from mes.daemon.ingest import SampleBuffer
+from mes.daemon.recorder import ServiceRecorder
+from mes.daemon.tools import build_oven
+from mes.engine.oven.supervisor import OvenRunSupervisor, SupervisorSettings
+from mes.engine.oven.values import to_values
+from mes.services import runs, tools
+from mes.services.runs import RunTicket
+from recipes.loader import parse_oven_recipe
+
+log = structlog.get_logger(__name__)
+
+
+class Daemon:
+    """Owns the tools of one line config; one event loop supervises them all."""
+
+    def __init__(self, config: LineConfig, engine: Engine, clock: Clock | None = None) -> None:
+        self.config = config
+        self.engine = engine
+        self.clock: Clock = clock or MonotonicClock()
+        self.actor = config.daemon.actor
+        self.owner = config.daemon.id
+        self.ovens: dict[str, ModbusOven] = {
+            t.id: build_oven(t, self.clock) for t in config.tools if t.type == "cure_oven"
+        }
+        self.buffer = SampleBuffer(engine, batch=config.daemon.sample_batch)
+        self.leased: set[str] = set()
+        self.runs: dict[str, asyncio.Task[None]] = {}  # tool id → its supervising task
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Until stop(): heartbeat leases, claim requests, keep idle tools' values fresh."""
+        for t in self.config.tools:
+            await asyncio.to_thread(tools.register, self.engine, self.actor, t.id, t.type)
+        bg = [
+            asyncio.create_task(self._flusher(), name="flusher"),
+            asyncio.create_task(self._idle_monitor(), name="idle-monitor"),
+        ]
+        log.info("daemon_started", daemon=self.owner, tools=list(self.ovens))
+        try:
+            while not self._stop.is_set():
+                await self._heartbeat()
+                await self._claim()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.config.daemon.claim_interval_s)
+        finally:
+            for task in [*bg, *self.runs.values()]:
+                task.cancel()
+            await asyncio.gather(*bg, *self.runs.values(), return_exceptions=True)
+            await self.buffer.flush()
+            for oven in self.ovens.values():
+                await oven.close()
+            await asyncio.to_thread(tools.release_leases, self.engine, self.owner)
+            log.info("daemon_stopped", daemon=self.owner, samples=self.buffer.written)
+
+    async def _heartbeat(self) -> None:
+        held = await asyncio.to_thread(
+            tools.heartbeat, self.engine, self.owner, list(self.ovens), self.config.daemon.lease_ttl_s
+        )
+        newly = set(held) - self.leased
+        self.leased = set(held)
+        if newly:
+            # A tool we just took (first start, or taken over): re-attach to runs in flight.
+            for ticket in await asyncio.to_thread(runs.open_runs, self.engine, sorted(newly)):
+                self._spawn(ticket, reattach=True)
+
+    async def _claim(self) -> None:
+        free = [t for t in self.leased if t not in self.runs]
+        for ticket in await asyncio.to_thread(runs.claim, self.engine, self.actor, free):
+            self._spawn(ticket, reattach=False)
+
+    def _spawn(self, ticket: RunTicket, reattach: bool) -> None:
+        if ticket.tool_id in self.runs:
+            return
+        task = asyncio.create_task(self._supervise(ticket, reattach), name=f"run-{ticket.run_id}")
+        self.runs[ticket.tool_id] = task
+        tool_id = ticket.tool_id
+
+        def forget(_task: asyncio.Task[None]) -> None:
+            if self.runs.get(tool_id) is _task:
+                del self.runs[tool_id]
+
+        task.add_done_callback(forget)
+
+    async def _supervise(self, ticket: RunTicket, reattach: bool) -> None:
+        oven = self.ovens[ticket.tool_id]
+        recipe = parse_oven_recipe(ticket.recipe_body, f"{ticket.recipe_name} v{ticket.recipe_version}")
+        recorder = ServiceRecorder(self.engine, self.actor, ticket.tool_id, self.buffer)
+        recorder.lot_id = ticket.lot_id
+        settings = SupervisorSettings(poll_interval_s=self.config.daemon.poll_interval_s)
+        sup = OvenRunSupervisor(oven, recipe, ticket.run_id, recorder, self.clock, settings)
+        with structlog.contextvars.bound_contextvars(
+            run_id=ticket.run_id, lot_id=ticket.lot_id, tool_id=ticket.tool_id
+        ):
+            try:
+                if reattach:
+                    await sup.reattach(ticket.start_c)
+                elif not await sup.start():
+                    return
+                await sup.supervise()
+            except asyncio.CancelledError:
+                log.info("supervision_suspended", reason="daemon stopping; run stays open")
+                raise
+            except Exception:
+                log.exception("supervision_crashed")
+
+    async def _flusher(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.daemon.flush_interval_s)
+            await self.buffer.flush()
+
+    async def _idle_monitor(self) -> None:
+        """Poll tools without a run so operators see live values and online state."""
+        while True:
+            for tool_id, oven in self.ovens.items():
+                if tool_id in self.runs or tool_id not in self.leased:
+                    continue
+                try:
+                    snap = await oven.read()
+                    values = to_values(snap) | {"t_program": snap.program_time_s}
+                    await asyncio.to_thread(tools.publish_values, self.engine, tool_id, True, values)
+                except DriverError:
+                    await asyncio.to_thread(tools.publish_values, self.engine, tool_id, False, {})
+            await asyncio.sleep(self.config.daemon.idle_poll_interval_s)

@@ -1,0 +1,1 @@
+"""Pure rules of the line: lots, routes, holds, equipment states, roles. No I/O."""

@@ -1,0 +1,1 @@
+"""Runs a recipe on a tool: program translation, supervision, enforcement, verdict."""

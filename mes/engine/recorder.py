@@ -1,0 +1,30 @@
+"""What the engine needs from the record keeper; the daemon implements it over mes.services."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from mes.services.runs import Verdict
+
+
+class RunRecorder(Protocol):
+    async def started(self, run_id: int, start_c: float) -> None: ...
+
+    async def samples(self, run_id: int, t_program: float, values: dict[str, float | None]) -> None:
+        """Queue one sample set (batched by the implementation)."""
+        ...
+
+    async def alarm(
+        self, run_id: int, kind: str, code: str, message: str, t_program: float | None
+    ) -> None: ...
+
+    async def finish(self, run_id: int, verdict: Verdict) -> None: ...
+
+    async def stored_samples(self, run_id: int) -> Sequence[tuple[float, str, float | None]]:
+        """Samples already recorded for the run (for re-attach), ordered by time."""
+        ...
+
+    async def publish(self, online: bool, values: dict[str, float | None]) -> None:
+        """Latest values for operators (not part of the record)."""
+        ...

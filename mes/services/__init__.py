@@ -1,0 +1,1 @@
+"""Business transactions: every state change goes through here, authorized and audited."""

@@ -1,0 +1,42 @@
+"""Authorization, in one place: every service call names its actor and its permission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from mes.domain.errors import NotFound, PermissionDenied
+from mes.domain.roles import Permission, Role, allowed, parse_roles
+from mes.services import audit
+from mes.services.tx import transaction
+from mes.store.tables import User
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    roles: frozenset[Role]
+
+
+def authorize(engine: Engine, session: Session, actor: str, permission: Permission) -> Actor:
+    """Load the actor and check `permission`; a refusal is audited in its own transaction."""
+    user = session.get(User, actor)
+    if user is None:
+        raise NotFound(f"user {actor!r} does not exist (create it with 'pkgline user add')")
+    roles = parse_roles(user.roles)
+    if not allowed(roles, permission):
+        with transaction(engine) as s:
+            audit.record(
+                s,
+                actor,
+                "denied",
+                "permission",
+                permission.value,
+                reason=f"roles {sorted(r.value for r in roles)} lack {permission.value}",
+            )
+        raise PermissionDenied(
+            f"{actor} ({', '.join(sorted(r.value for r in roles))}) may not {permission.value}"
+        )
+    return Actor(actor, roles)

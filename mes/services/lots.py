@@ -1,0 +1,227 @@
+"""Lot transactions: create, track-in, track-out, hold, release."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from mes.domain.equipment import E10State, may_track_in
+from mes.domain.errors import InvalidInput, InvalidState, NotFound
+from mes.domain.lots import LotStatus, check_lot_id, check_reason, check_wafers, require_can_track_in
+from mes.domain.roles import Permission
+from mes.domain.routes import Route, parse_route
+from mes.services import audit
+from mes.services.auth import authorize
+from mes.services.tx import transaction
+from mes.store.tables import Hold, Lot, Recipe, Run, Tool, utcnow
+from mes.store.tables import Route as RouteRow
+
+
+class RunStatus:
+    REQUESTED = "requested"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    ABORTED = "aborted"
+
+
+def lot_snapshot(lot: Lot) -> dict[str, object]:
+    return {"status": lot.status, "step_index": lot.step_index, "tool_id": lot.tool_id}
+
+
+def load_route(session: Session, name: str) -> Route:
+    row = session.get(RouteRow, name)
+    if row is None:
+        raise NotFound(f"route {name!r} does not exist (import it with 'pkgline route import')")
+    return parse_route(row.name, json.loads(row.steps_json))
+
+
+def get_lot(session: Session, lot_id: str) -> Lot:
+    lot = session.get(Lot, lot_id)
+    if lot is None:
+        raise NotFound(f"lot {lot_id!r} does not exist")
+    return lot
+
+
+def active_holds(session: Session, lot_id: str) -> list[Hold]:
+    return list(
+        session.exec(
+            select(Hold).where(Hold.lot_id == lot_id, col(Hold.released_at).is_(None))
+        )
+    )
+
+
+def create(
+    engine: Engine, actor: str, lot_id: str, route: str, wafers: int, product: str = "FOWLP"
+) -> Lot:
+    """Start a lot at the first step of `route`."""
+    check_lot_id(lot_id)
+    check_wafers(wafers)
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.LOT_CREATE)
+        load_route(s, route)
+        if s.get(Lot, lot_id) is not None:
+            raise InvalidInput(f"lot {lot_id} already exists")
+        lot = Lot(id=lot_id, product=product, route=route, status=LotStatus.WAITING, wafers=wafers)
+        s.add(lot)
+        s.flush()
+        audit.record(s, actor, "lot.create", "lot", lot_id, after=lot_snapshot(lot) | {"route": route})
+        return lot
+
+
+@dataclass(frozen=True)
+class TrackIn:
+    lot_id: str
+    step: str
+    tool_id: str | None
+    run_id: int | None
+
+
+def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None) -> TrackIn:
+    """Track a lot in at its current step: on a tool (writes a run request) or manually."""
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.LOT_MOVE)
+        lot = get_lot(s, lot_id)
+        route = load_route(s, lot.route)
+        require_can_track_in(lot_id, LotStatus(lot.status), bool(active_holds(s, lot_id)))
+        step = route.step(lot.step_index)
+        before = lot_snapshot(lot)
+        if not step.automated:
+            if tool_id is not None:
+                raise InvalidInput(f"step {step.name} is manual; do not name a tool")
+            lot.status = LotStatus.RUNNING
+            s.add(lot)
+            audit.record(s, actor, "lot.track_in", "lot", lot_id, before=before, after=lot_snapshot(lot))
+            return TrackIn(lot_id, step.name, None, None)
+        if tool_id is None:
+            raise InvalidInput(f"step {step.name} runs on a {step.tool_type}: name the tool")
+        tool = s.get(Tool, tool_id)
+        if tool is None:
+            raise NotFound(f"tool {tool_id!r} does not exist")
+        if tool.type != step.tool_type:
+            raise InvalidState(
+                f"tool {tool_id} is a {tool.type}; step {step.name} needs a {step.tool_type}"
+            )
+        if not may_track_in(E10State(tool.e10_state)) or tool.run_id is not None:
+            raise InvalidState(f"tool {tool_id} is {tool.e10_state}; track-in needs standby")
+        now = utcnow()
+        if tool.lease_expires is None or tool.lease_expires < now:
+            raise InvalidState(f"tool {tool_id} has no live daemon (no lease); start 'pkgline daemon'")
+        assert step.recipe is not None
+        recipe = s.exec(
+            select(Recipe)
+            .where(Recipe.name == step.recipe, col(Recipe.approved).is_(True))
+            .order_by(col(Recipe.version).desc())
+        ).first()
+        if recipe is None:
+            raise InvalidState(f"recipe {step.recipe} has no approved version")
+        run = Run(
+            lot_id=lot_id,
+            tool_id=tool_id,
+            step=step.name,
+            recipe_name=recipe.name,
+            recipe_version=recipe.version,
+            status=RunStatus.REQUESTED,
+            requested_by=actor,
+        )
+        s.add(run)
+        s.flush()
+        assert run.id is not None
+        lot.status = LotStatus.RUNNING
+        lot.tool_id = tool_id
+        tool.run_id = run.id
+        s.add_all([lot, tool])
+        audit.record(
+            s,
+            actor,
+            "lot.track_in",
+            "lot",
+            lot_id,
+            before=before,
+            after=lot_snapshot(lot) | {"run_id": run.id, "recipe": f"{recipe.name} v{recipe.version}"},
+        )
+        return TrackIn(lot_id, step.name, tool_id, run.id)
+
+
+def advance(s: Session, lot: Lot) -> None:
+    """Move a lot to the next step of its route (or finish it)."""
+    route = load_route(s, lot.route)
+    lot.tool_id = None
+    lot.step_since = utcnow()
+    if route.is_last(lot.step_index):
+        lot.status = LotStatus.FINISHED
+    else:
+        lot.step_index += 1
+        lot.status = LotStatus.WAITING
+    s.add(lot)
+
+
+def track_out(engine: Engine, actor: str, lot_id: str) -> Lot:
+    """Track a lot out of a manual step to its next step."""
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.LOT_MOVE)
+        lot = get_lot(s, lot_id)
+        step = load_route(s, lot.route).step(lot.step_index)
+        if lot.status != LotStatus.RUNNING:
+            raise InvalidState(f"lot {lot_id} is {lot.status}; only a running lot can be tracked out")
+        if step.automated:
+            raise InvalidState(
+                f"step {step.name} is run by the tool; the engine tracks the lot out when it ends"
+            )
+        before = lot_snapshot(lot)
+        advance(s, lot)
+        audit.record(s, actor, "lot.track_out", "lot", lot_id, before=before, after=lot_snapshot(lot))
+        return lot
+
+
+def place_hold(s: Session, actor: str, lot_id: str, reason: str, run_id: int | None = None) -> Hold:
+    """Put a hold on a lot inside the caller's transaction (used by the engine too)."""
+    hold = Hold(lot_id=lot_id, reason=reason, placed_by=actor, run_id=run_id)
+    s.add(hold)
+    s.flush()
+    audit.record(s, actor, "lot.hold", "lot", lot_id, reason=reason, after={"hold_id": hold.id})
+    return hold
+
+
+def hold(engine: Engine, actor: str, lot_id: str, reason: str) -> Hold:
+    reason = check_reason(reason)
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.LOT_HOLD)
+        lot = get_lot(s, lot_id)
+        if lot.status == LotStatus.FINISHED:
+            raise InvalidState(f"lot {lot_id} is finished; nothing to hold")
+        return place_hold(s, actor, lot_id, reason)
+
+
+def release(engine: Engine, actor: str, lot_id: str, reason: str) -> list[Hold]:
+    """Release every active hold on the lot."""
+    reason = check_reason(reason)
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.LOT_RELEASE)
+        get_lot(s, lot_id)
+        holds = active_holds(s, lot_id)
+        if not holds:
+            raise InvalidState(f"lot {lot_id} is not on hold")
+        now = utcnow()
+        for h in holds:
+            h.released_by = actor
+            h.released_at = now
+            h.release_reason = reason
+            s.add(h)
+            audit.record(
+                s,
+                actor,
+                "lot.release",
+                "lot",
+                lot_id,
+                reason=reason,
+                before={"hold_id": h.id, "hold_reason": h.reason},
+            )
+        return holds
+
+
+def queue_time(lot: Lot) -> timedelta:
+    return utcnow() - lot.step_since

@@ -1,0 +1,199 @@
+"""Equipment-side transactions: claim run requests, record alarms and samples, finish runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, update
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from mes.domain.equipment import E10State
+from mes.domain.errors import NotFound
+from mes.domain.roles import Permission
+from mes.services import audit
+from mes.services.auth import authorize
+from mes.services.lots import RunStatus, advance, get_lot, lot_snapshot, place_hold
+from mes.services.tools import change_state
+from mes.services.tx import transaction
+from mes.store.tables import Alarm, Lot, Recipe, Run, Sample, Tool, utcnow
+
+
+@dataclass(frozen=True)
+class RunTicket:
+    """What a daemon needs to execute or re-attach to a run."""
+
+    run_id: int
+    lot_id: str
+    tool_id: str
+    recipe_name: str
+    recipe_version: int
+    recipe_body: str
+    start_c: float | None
+    status: str
+
+
+def _ticket(s: Any, run: Run) -> RunTicket:
+    recipe = s.exec(
+        select(Recipe).where(Recipe.name == run.recipe_name, Recipe.version == run.recipe_version)
+    ).one()
+    assert run.id is not None
+    return RunTicket(
+        run.id,
+        run.lot_id,
+        run.tool_id,
+        run.recipe_name,
+        run.recipe_version,
+        recipe.body,
+        run.start_c,
+        run.status,
+    )
+
+
+def claim(engine: Engine, actor: str, tool_ids: Sequence[str]) -> list[RunTicket]:
+    """Claim requested runs on these tools (atomic: a run is claimed once)."""
+    if not tool_ids:
+        return []
+    out = []
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.RUN_EXECUTE)
+        runs = s.exec(
+            select(Run).where(col(Run.tool_id).in_(tool_ids), Run.status == RunStatus.REQUESTED)
+        ).all()
+        for run in runs:
+            result = s.execute(
+                update(Run)
+                .where(col(Run.id) == run.id, col(Run.status) == RunStatus.REQUESTED)
+                .values(status=RunStatus.RUNNING, claimed_by=actor)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                s.refresh(run)
+                out.append(_ticket(s, run))
+    return out
+
+
+def open_runs(engine: Engine, tool_ids: Sequence[str]) -> list[RunTicket]:
+    """Runs in flight on these tools, for re-attaching after a restart."""
+    with transaction(engine) as s:
+        runs = s.exec(
+            select(Run).where(col(Run.tool_id).in_(tool_ids), Run.status == RunStatus.RUNNING)
+        ).all()
+        return [_ticket(s, r) for r in runs]
+
+
+def mark_started(engine: Engine, actor: str, run_id: int, start_c: float) -> None:
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.RUN_EXECUTE)
+        run = _run(s, run_id)
+        run.started_at = utcnow()
+        run.start_c = start_c
+        tool = s.get(Tool, run.tool_id)
+        assert tool is not None
+        before = {"e10_state": tool.e10_state}
+        change_state(tool, E10State.PRODUCTIVE)
+        s.add_all([run, tool])
+        audit.record(s, actor, "run.start", "run", str(run_id), before=before,
+                     after={"e10_state": tool.e10_state, "start_c": round(start_c, 2)})
+
+
+def _run(s: Any, run_id: int) -> Run:
+    run = s.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} does not exist")
+    assert isinstance(run, Run)
+    return run
+
+
+def record_alarm(
+    engine: Engine,
+    actor: str,
+    *,
+    tool_id: str,
+    kind: str,
+    code: str,
+    message: str,
+    run_id: int | None = None,
+    lot_id: str | None = None,
+    t_program: float | None = None,
+) -> None:
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.RUN_EXECUTE)
+        s.add(Alarm(tool_id=tool_id, run_id=run_id, lot_id=lot_id, kind=kind, code=code,
+                    message=message, t_program=t_program))
+        audit.record(s, actor, "alarm", "tool", tool_id, reason=message,
+                     after={"code": code, "run_id": run_id, "t_program": t_program})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The engine's decision at the end of a run."""
+
+    passed: bool
+    reasons: list[str]
+    summary: dict[str, Any]
+    aborted: bool = False
+
+
+def finish(engine: Engine, actor: str, run_id: int, verdict: Verdict) -> Lot:
+    """Close a run: track the lot out to its next step, or hold it with the reasons."""
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.RUN_EXECUTE)
+        run = _run(s, run_id)
+        if run.status != RunStatus.RUNNING:
+            raise NotFound(f"run {run_id} is {run.status}, not running")
+        lot = get_lot(s, run.lot_id)
+        tool = s.get(Tool, run.tool_id)
+        assert tool is not None
+        before = lot_snapshot(lot)
+        run.status = RunStatus.ABORTED if verdict.aborted else RunStatus.COMPLETED
+        run.ended_at = utcnow()
+        run.outcome = "tracked_out" if verdict.passed else "held"
+        run.reason = "; ".join(verdict.reasons) or None
+        run.summary_json = json.dumps(verdict.summary, default=str)
+        tool.run_id = None
+        change_state(tool, E10State.UNSCHEDULED_DOWN if verdict.aborted else E10State.STANDBY)
+        if verdict.passed:
+            advance(s, lot)
+        else:
+            lot.status = "waiting"
+            lot.tool_id = None
+            s.add(lot)
+            place_hold(s, actor, lot.id, run.reason or "run failed", run_id=run_id)
+        s.add_all([run, tool])
+        audit.record(
+            s,
+            actor,
+            "run.finish",
+            "run",
+            str(run_id),
+            reason=run.reason,
+            before=before,
+            after=lot_snapshot(lot) | {"outcome": run.outcome, "run_status": run.status},
+        )
+        return lot
+
+
+SampleRow = tuple[int, float, datetime, str, float | None]
+
+
+def write_samples(engine: Engine, rows: Sequence[SampleRow]) -> int:
+    """Bulk insert (Core executemany: never ORM objects per row, see DESIGN.md)."""
+    if not rows:
+        return 0
+    payload = [
+        {"run_id": r, "t_program": t, "ts": ts, "name": n, "value": v} for r, t, ts, n, v in rows
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(Sample), payload)
+    return len(payload)
+
+
+def samples_of(engine: Engine, run_id: int) -> list[Sample]:
+    with transaction(engine) as s:
+        return list(
+            s.exec(select(Sample).where(Sample.run_id == run_id).order_by(col(Sample.t_program), col(Sample.id)))
+        )

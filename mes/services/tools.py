@@ -1,0 +1,111 @@
+"""Tool transactions: register, lease heartbeat, E10 state changes, live values."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.engine import Engine
+from sqlmodel import col
+
+from mes.domain.equipment import E10State
+from mes.domain.errors import InvalidInput, InvalidState, NotFound
+from mes.domain.lots import check_reason
+from mes.domain.roles import Permission
+from mes.services import audit
+from mes.services.auth import authorize
+from mes.services.tx import transaction
+from mes.store.tables import Tool, utcnow
+
+
+def register(engine: Engine, actor: str, tool_id: str, tool_type: str) -> Tool:
+    """Create the tool if new (standby); an existing tool keeps its state and history."""
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.TOOL_REGISTER)
+        tool = s.get(Tool, tool_id)
+        if tool is not None:
+            if tool.type != tool_type:
+                raise InvalidInput(f"tool {tool_id} is registered as {tool.type}, not {tool_type}")
+            return tool
+        tool = Tool(id=tool_id, type=tool_type, e10_state=E10State.STANDBY)
+        s.add(tool)
+        audit.record(s, actor, "tool.register", "tool", tool_id, after={"type": tool_type})
+        return tool
+
+
+def heartbeat(engine: Engine, owner: str, tool_ids: list[str], ttl_s: float) -> list[str]:
+    """Take or renew the lease of each tool that is free, expired or already ours.
+
+    Returns the tools this owner now holds. The conditional UPDATE makes the
+    take-over atomic: two daemons never both hold one tool.
+    """
+    now = utcnow()
+    expires = now + timedelta(seconds=ttl_s)
+    held = []
+    with transaction(engine) as s:
+        for tid in tool_ids:
+            result = s.execute(
+                update(Tool)
+                .where(
+                    col(Tool.id) == tid,
+                    (col(Tool.lease_owner).is_(None))
+                    | (col(Tool.lease_owner) == owner)
+                    | (col(Tool.lease_expires) < now),
+                )
+                .values(lease_owner=owner, lease_expires=expires)
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                held.append(tid)
+    return held
+
+
+def release_leases(engine: Engine, owner: str) -> None:
+    with transaction(engine) as s:
+        s.execute(
+            update(Tool)
+            .where(col(Tool.lease_owner) == owner)
+            .values(lease_owner=None, lease_expires=None, online=False)
+        )
+
+
+def publish_values(engine: Engine, tool_id: str, online: bool, values: Mapping[str, object]) -> None:
+    """Latest process values for the TUI (not a state change: not audited)."""
+    with transaction(engine) as s:
+        s.execute(
+            update(Tool)
+            .where(col(Tool.id) == tool_id)
+            .values(online=online, last_values_json=json.dumps(dict(values)), last_seen=utcnow())
+        )
+
+
+def set_state(s_engine: Engine, actor: str, tool_id: str, state: str, reason: str) -> Tool:
+    """An operator or engineer moves a tool between E10 states (not into productive)."""
+    reason = check_reason(reason)
+    try:
+        target = E10State(state)
+    except ValueError:
+        valid = ", ".join(x.value for x in E10State if x is not E10State.PRODUCTIVE)
+        raise InvalidInput(f"state {state!r} is not one of: {valid}") from None
+    if target is E10State.PRODUCTIVE:
+        raise InvalidInput("state productive is set by runs, not by hand")
+    with transaction(s_engine) as s:
+        authorize(s_engine, s, actor, Permission.TOOL_STATE)
+        tool = s.get(Tool, tool_id)
+        if tool is None:
+            raise NotFound(f"tool {tool_id!r} does not exist")
+        if tool.run_id is not None:
+            raise InvalidState(f"tool {tool_id} has run {tool.run_id} in progress")
+        before = {"e10_state": tool.e10_state}
+        change_state(tool, target)
+        s.add(tool)
+        audit.record(s, actor, "tool.state", "tool", tool_id, reason=reason, before=before,
+                     after={"e10_state": tool.e10_state})
+        return tool
+
+
+def change_state(tool: Tool, state: E10State) -> None:
+    if tool.e10_state != state:
+        tool.e10_state = state
+        tool.state_since = utcnow()

@@ -1,0 +1,48 @@
+"""Database engine factory: SQLite (embedded default) or PostgreSQL, chosen by URL."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel, create_engine
+
+from mes.store import tables as _tables  # noqa: F401  (registers the tables on the metadata)
+
+DEFAULT_URL = "sqlite:///pkgline.db"
+ENV_URL = "PKGLINE_DATABASE_URL"
+
+
+def resolve_database_url(cli: str | None = None, config: str | None = None) -> str:
+    """--db beats PKGLINE_DATABASE_URL, which beats the line config, which beats the default."""
+    return cli or os.environ.get(ENV_URL) or config or DEFAULT_URL
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with the pragmas a shared SQLite file needs (WAL, busy timeout, FKs)."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def create_schema(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine)

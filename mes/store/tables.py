@@ -1,0 +1,133 @@
+"""SQLModel tables of the MES database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    """Naive UTC: what both SQLite and PostgreSQL `timestamp` columns hold."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class User(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=64)
+    roles: str = Field(description="comma-separated roles")
+    password_hash: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Route(SQLModel, table=True):
+    name: str = Field(primary_key=True, max_length=64)
+    steps_json: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Recipe(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, max_length=64)
+    version: int
+    kind: str
+    body: str
+    digest: str
+    approved: bool = False
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
+class Lot(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    product: str
+    route: str = Field(foreign_key="route.name")
+    step_index: int = 0
+    status: str
+    wafers: int
+    created_at: datetime = Field(default_factory=utcnow)
+    step_since: datetime = Field(default_factory=utcnow)
+    tool_id: str | None = None
+
+
+class Hold(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    lot_id: str = Field(foreign_key="lot.id", index=True)
+    reason: str
+    placed_by: str
+    placed_at: datetime = Field(default_factory=utcnow)
+    run_id: int | None = None
+    released_by: str | None = None
+    released_at: datetime | None = None
+    release_reason: str | None = None
+
+
+class Tool(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    type: str
+    e10_state: str
+    state_since: datetime = Field(default_factory=utcnow)
+    run_id: int | None = None
+    lease_owner: str | None = None
+    lease_expires: datetime | None = None
+    online: bool = False
+    last_values_json: str | None = None
+    last_seen: datetime | None = None
+
+
+class Run(SQLModel, table=True):
+    __table_args__ = (Index("ix_run_tool_status", "tool_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    lot_id: str = Field(foreign_key="lot.id", index=True)
+    tool_id: str = Field(foreign_key="tool.id")
+    step: str
+    recipe_name: str
+    recipe_version: int
+    status: str
+    requested_by: str
+    requested_at: datetime = Field(default_factory=utcnow)
+    claimed_by: str | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    start_c: float | None = None
+    outcome: str | None = None
+    reason: str | None = None
+    summary_json: str | None = None
+
+
+class Sample(SQLModel, table=True):
+    __table_args__ = (Index("ix_sample_run_t", "run_id", "t_program"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id")
+    t_program: float
+    ts: datetime
+    name: str = Field(max_length=32)
+    value: float | None
+
+
+class Alarm(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    ts: datetime = Field(default_factory=utcnow, index=True)
+    tool_id: str
+    run_id: int | None = Field(default=None, index=True)
+    lot_id: str | None = None
+    kind: str = Field(description="excursion, tool, comm, gap, policy")
+    code: str
+    message: str
+    t_program: float | None = None
+
+
+class Audit(SQLModel, table=True):
+    seq: int | None = Field(default=None, primary_key=True)
+    ts: datetime = Field(default_factory=utcnow)
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    reason: str | None = None
+    before_json: str | None = None
+    after_json: str | None = None
+    prev_hash: str
+    hash: str
