@@ -9,7 +9,7 @@ from mes.cli.common import EXIT_FAILED, EXIT_OK, actor_from, emit, engine_from, 
 from mes.services import audit, reads, routes, tools, users
 from mes.services.tx import transaction
 
-Sub = argparse._SubParsersAction[argparse.ArgumentParser]
+Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_parsers(sub: Sub) -> None:
@@ -67,11 +67,12 @@ def run(args: argparse.Namespace) -> int:
             t = tools.set_state(engine, actor_from(args), args.tool_id, args.state, args.reason)
             emit(args, f"tool {t.id} is {t.e10_state}", {"tool": t.id, "e10_state": t.e10_state})
         else:
-            rows = reads.tools(engine)
+            tool_rows = reads.tools(engine)
             emit(args, table(["tool", "type", "E10", "online", "run", "lot", "daemon"],
                              [[t.id, t.type, t.e10_state, "yes" if t.online else "no",
-                               str(t.run_id or ""), t.lot_id or "", t.lease_owner or ""] for t in rows]),
-                 [t.__dict__ for t in rows])
+                               str(t.run_id or ""), t.lot_id or "", t.lease_owner or ""]
+                              for t in tool_rows]),
+                 [t.__dict__ for t in tool_rows])
     elif args.command == "alarm":
         rows = reads.alarms(engine, args.limit)
         emit(args, "\n".join(f"{a.ts:%Y-%m-%d %H:%M:%S}  {a.tool_id}  {a.lot_id or '-'}  [{a.kind}] "
@@ -89,8 +90,9 @@ def run(args: argparse.Namespace) -> int:
 
             from mes.store.tables import Audit
 
-            rows = list(s.exec(select(Audit).order_by(col(Audit.seq).desc()).limit(args.limit)))
+            records = list(s.exec(select(Audit).order_by(col(Audit.seq).desc()).limit(args.limit)))
             emit(args, "\n".join(f"{a.seq:>6}  {a.ts:%Y-%m-%d %H:%M:%S}  {a.actor:<10} {a.action:<16} "
-                                 f"{a.entity}:{a.entity_id}  {a.reason or ''}" for a in reversed(rows)),
-                 [a.model_dump() for a in rows])
+                                 f"{a.entity}:{a.entity_id}  {a.reason or ''}"
+                                 for a in reversed(records)),
+                 [a.model_dump() for a in records])
     return EXIT_OK

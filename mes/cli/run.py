@@ -14,7 +14,7 @@ from mes.daemon.logs import configure_logging
 from mes.daemon.runner import Daemon
 from mes.services import users
 
-Sub = argparse._SubParsersAction[argparse.ArgumentParser]
+Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def add_parsers(sub: Sub) -> None:

@@ -9,8 +9,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    """Naive UTC: what both SQLite and PostgreSQL `timestamp` columns hold."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC: SQLModel stores timezone-aware datetimes on both backends."""
+    return datetime.now(UTC)
 
 
 class User(SQLModel, table=True):

@@ -122,7 +122,12 @@ class OvenRunSupervisor:
                     f"({gap_reason})",
                     snap.program_time_s,
                 )
-            events = self.checker.observe(snap, after_gap=gap_pending)
+            if snap.state is ProgramState.COMPLETE:
+                # The program is over: the controller's setpoint no longer follows the recipe.
+                self.checker.last = snap
+                events = []
+            else:
+                events = self.checker.observe(snap, after_gap=gap_pending)
             gap_pending = False
             self._last_t = snap.program_time_s
             values = to_values(snap)

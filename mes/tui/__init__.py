@@ -1,0 +1,15 @@
+"""The Textual operator app (see DESIGN.md): reads through mes.services, never the tools."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from mes.tui.app import LineApp
+
+
+def run_tui(engine: Engine, actor: str, refresh_s: float = 1.0) -> None:
+    """Run the operator app in this terminal until the user quits."""
+    LineApp(engine, actor, refresh_s).run()
+
+
+__all__ = ["LineApp", "run_tui"]

@@ -1,0 +1,205 @@
+"""The main screen: tools, lots, trend and alarms, refreshed off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+from textual.worker import Worker
+
+from mes.domain.errors import DomainError
+from mes.services import lots as lot_tx
+from mes.services.reads import LotRow
+from mes.tui.data import Snapshot, load_snapshot
+from mes.tui.modals import ActionModal
+from mes.tui.tables import AlarmsTable, LotsTable, ToolsTable
+from mes.tui.trend import TrendPlot
+
+
+class MainScreen(Screen[None]):
+    """Where an operator watches the line and moves lots."""
+
+    BINDINGS = [
+        Binding("t", "track_in", "Track in"),
+        Binding("o", "track_out", "Track out"),
+        Binding("h", "hold", "Hold"),
+        Binding("r", "release", "Release"),
+        Binding("tab", "app.focus_next", "Next table"),
+        Binding("shift+tab", "app.focus_previous", "Prev table"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, engine: Engine, actor: str, refresh_s: float) -> None:
+        super().__init__()
+        self.engine = engine
+        self.actor = actor
+        self.refresh_s = refresh_s
+        self.snapshot: Snapshot | None = None
+        self._loading: Worker[None] | None = None
+        self._db_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield ToolsTable(id="tools")
+        with Horizontal(id="middle"):
+            yield LotsTable(id="lots")
+            yield TrendPlot(id="trend")
+        yield AlarmsTable(id="alarms")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#tools").border_title = "Tools"
+        self.query_one("#lots").border_title = "Lots"
+        self.query_one("#alarms").border_title = "Alarms (latest first)"
+        self.query_one(TrendPlot).show(None)
+        self.refresh_now()
+        self.set_interval(self.refresh_s, self._tick)
+
+    # -- refresh --------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        # A slow database must not pile up reads: skip the tick while one is in flight.
+        if self._loading is None or self._loading.is_finished:
+            self.refresh_now()
+
+    def refresh_now(self) -> None:
+        """Read everything again (cancels a read in flight: the newer one wins)."""
+        self._loading = self._load(self.query_one(ToolsTable).selected_key)
+
+    @work(exclusive=True, group="refresh")
+    async def _load(self, trend_tool: str | None) -> None:
+        try:
+            snap = await asyncio.to_thread(load_snapshot, self.engine, trend_tool)
+        except (SQLAlchemyError, DomainError) as exc:
+            message = f"cannot read the database: {exc}"
+            if message != self._db_error:  # say it once, not every second
+                self._db_error = message
+                self.notify(message, severity="error", markup=False, timeout=10)
+            return
+        self._db_error = None
+        self._apply(snap)
+
+    def _apply(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        tools = self.query_one(ToolsTable)
+        tools.show(snap.tools)
+        self.query_one(LotsTable).show(snap.lots)
+        self.query_one(AlarmsTable).show(snap.alarms)
+        self.query_one(TrendPlot).show(snap.trend)
+        self._follow_tool(tools.selected_key)
+
+    @on(DataTable.RowHighlighted, "#tools")
+    def _tool_highlighted(self) -> None:
+        self._follow_tool(self.query_one(ToolsTable).selected_key)
+
+    def _follow_tool(self, tool_id: str | None) -> None:
+        """Re-read when the trend shows another tool than the one under the cursor."""
+        if self.snapshot is None:
+            return
+        shown = self.snapshot.trend.tool_id if self.snapshot.trend else None
+        if tool_id != shown:
+            self.call_later(self.refresh_now)
+
+    # -- lot transactions -------------------------------------------------------------------
+
+    def _selected_lot(self) -> LotRow | None:
+        key = self.query_one(LotsTable).selected_key
+        lot = next((x for x in self.snapshot.lots if x.id == key), None) if self.snapshot else None
+        if lot is None:
+            self.notify("No lot selected", severity="warning")
+        return lot
+
+    def _ask(self, modal: ActionModal) -> None:
+        def done(message: str | None) -> None:
+            if message is not None:
+                self.notify(message, markup=False)
+                self.refresh_now()
+
+        self.app.push_screen(modal, done)
+
+    def action_track_in(self) -> None:
+        lot = self._selected_lot()
+        if lot is None or self.snapshot is None:
+            return
+        tool_type = self.snapshot.step_tool_type.get(lot.id)
+        where = f"Lot {lot.id} ({lot.wafers} wafers) at {lot.step} ({lot.step_index + 1}/{lot.steps})"
+
+        def submit(tool: str) -> str:
+            result = lot_tx.track_in(self.engine, self.actor, lot.id, tool.strip() or None)
+            if result.run_id is None:
+                return f"{lot.id} tracked in at {result.step} (manual step)"
+            return f"{lot.id} tracked in at {result.step} on {result.tool_id}: run {result.run_id}"
+
+        if tool_type is None:
+            self._ask(ActionModal(
+                "Track in", f"{where}: a manual step, no tool.", "Tool (leave empty)", submit,
+            ))
+            return
+        candidates = [t for t in self.snapshot.tools if t.type == tool_type]
+        selected = self.query_one(ToolsTable).selected_key
+        prefill = selected if any(t.id == selected for t in candidates) else ""
+        idle = ", ".join(t.id for t in candidates if t.run_id is None) or "none"
+        self._ask(ActionModal(
+            "Track in",
+            f"{where}: runs on a {tool_type}. Idle {tool_type} tools: {idle}.",
+            "Tool",
+            submit,
+            value=prefill or "",
+            placeholder=f"a {tool_type} id",
+            suggestions=[t.id for t in candidates],
+        ))
+
+    def action_hold(self) -> None:
+        lot = self._selected_lot()
+        if lot is None:
+            return
+
+        def submit(reason: str) -> str:
+            hold = lot_tx.hold(self.engine, self.actor, lot.id, reason)
+            return f"{lot.id} on hold: {hold.reason}"
+
+        held = f" It is already on hold: {lot.hold_reason}." if lot.on_hold else ""
+        self._ask(ActionModal(
+            "Hold lot", f"Hold lot {lot.id} at {lot.step} ({lot.status}).{held}", "Reason", submit,
+            placeholder="why the lot must stop",
+        ))
+
+    def action_release(self) -> None:
+        lot = self._selected_lot()
+        if lot is None:
+            return
+        if not lot.on_hold:
+            self.notify(f"{lot.id} is not on hold", severity="warning")
+            return
+
+        def submit(reason: str) -> str:
+            lot_tx.release(self.engine, self.actor, lot.id, reason)
+            return f"{lot.id} released"
+
+        self._ask(ActionModal(
+            "Release lot", f"Release lot {lot.id}, on hold: {lot.hold_reason}", "Reason", submit,
+            placeholder="the disposition",
+        ))
+
+    def action_track_out(self) -> None:
+        lot = self._selected_lot()
+        if lot is not None:
+            self._track_out(lot)
+
+    @work(exclusive=True, group="track-out")
+    async def _track_out(self, lot: LotRow) -> None:
+        try:
+            await asyncio.to_thread(lot_tx.track_out, self.engine, self.actor, lot.id)
+        except DomainError as exc:
+            self.notify(str(exc), title="Track out refused", severity="error", markup=False)
+            return
+        self.notify(f"{lot.id} tracked out of {lot.step}", markup=False)
+        self.refresh_now()
+

@@ -1,0 +1,41 @@
+"""Trend panel: PV of each zone against the set-point, for the selected tool's run."""
+
+from __future__ import annotations
+
+from textual_plotext import PlotextPlot
+
+from mes.tui.data import SETPOINT, Trend, zone_names
+
+
+class TrendPlot(PlotextPlot):
+    """Shows one run's trend; x is program time in minutes, y is °C."""
+
+    def show(self, trend: Trend | None) -> None:
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        plt.xlabel("program time (min)")
+        plt.ylabel("°C")
+        if trend is None:
+            self.border_title = "Trend"
+            plt.title("select a tool to see its run")
+        elif trend.run_id is None:
+            self.border_title = f"Trend · {trend.tool_id}"
+            plt.title(f"{trend.tool_id} has no run")
+        else:
+            self.border_title = f"Trend · {trend.tool_id} · run {trend.run_id} · lot {trend.lot_id}"
+            if not trend.series:
+                plt.title("waiting for samples")
+            for name in zone_names(dict.fromkeys(trend.series)):
+                self._line(trend.series[name], name.removesuffix("_c"))
+            if SETPOINT in trend.series:
+                self._line(trend.series[SETPOINT], "SP", color="white")
+        self.refresh()
+
+    def _line(self, points: list[tuple[float, float]], label: str, color: str | None = None) -> None:
+        xs = [t / 60.0 for t, _ in points]
+        ys = [v for _, v in points]
+        if color is None:
+            self.plt.plot(xs, ys, label=label, marker="braille")
+        else:
+            self.plt.plot(xs, ys, label=label, marker="braille", color=color)

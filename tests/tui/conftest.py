@@ -1,0 +1,131 @@
+"""A seeded line for the TUI tests, built only through mes.services.
+
+Route demo-route: MOLD (manual) → PMC (cure_oven, recipe pmc-175) → GRIND (manual).
+Tool OVEN-01 (cure_oven) is leased by a daemon; lots L001 and L002 wait at MOLD.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from mes.services import lots, recipes, routes, runs, tools, users
+from mes.store.db import create_schema, make_engine
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPE = REPO / "recipes" / "library" / "pmc-175.toml"
+OPERATOR = "op1"
+OVEN = "OVEN-01"
+ROUTE_TOML = """\
+name = "demo-route"
+
+[[steps]]
+name = "MOLD"
+
+[[steps]]
+name = "PMC"
+tool_type = "cure_oven"
+recipe = "pmc-175"
+
+[[steps]]
+name = "GRIND"
+"""
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    """An empty line: schema, users, route, approved recipe, one leased oven. No lots."""
+    eng = make_engine(f"sqlite:///{tmp_path / 'line.db'}")
+    create_schema(eng)
+    users.bootstrap(eng, "admin")
+    users.add(eng, "admin", OPERATOR, "operator")
+    route_file = tmp_path / "demo-route.toml"
+    route_file.write_text(ROUTE_TOML, encoding="utf-8")
+    routes.import_file(eng, "admin", route_file)
+    recipe = recipes.import_file(eng, "admin", RECIPE)
+    recipes.approve(eng, "admin", recipe.name, recipe.version)
+    tools.register(eng, "admin", OVEN, "cure_oven")
+    tools.heartbeat(eng, "daemon-1", [OVEN], ttl_s=600)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def line(engine: Engine) -> Engine:
+    """The line with lots L001 and L002 waiting at MOLD."""
+    lots.create(engine, OPERATOR, "L001", "demo-route", 25)
+    lots.create(engine, OPERATOR, "L002", "demo-route", 12)
+    return engine
+
+
+def to_oven_step(engine: Engine, lot_id: str) -> None:
+    """Walk a lot through the manual MOLD step so it waits at PMC."""
+    lots.track_in(engine, OPERATOR, lot_id, None)
+    lots.track_out(engine, OPERATOR, lot_id)
+
+
+# A PMC run 40 min in: ramping at 3 °C/min from 25 °C, four zones lagging the set-point.
+RUN_MINUTES = 40
+ZONE_LAG_C = (1.5, 2.5, 3.0, 4.0)
+
+
+def setpoint(t_s: float) -> float:
+    return min(25.0 + 3.0 * t_s / 60.0, 175.0)
+
+
+@pytest.fixture
+def busy_line(line: Engine) -> Engine:
+    """The line mid-run: L002 curing in OVEN-01 with samples, live values and an alarm.
+
+    L001 still waits at MOLD; L003 waits at PMC, on hold. Timestamps written here are
+    fixed so the screen does not depend on the wall clock.
+    """
+    eng = line
+    to_oven_step(eng, "L002")
+    ticket = lots.track_in(eng, OPERATOR, "L002", OVEN)
+    assert ticket.run_id is not None
+    runs.claim(eng, "equipment", [OVEN])
+    runs.mark_started(eng, "equipment", ticket.run_id, start_c=25.0)
+    ts = datetime(2025, 1, 1, 8, 0, 0)  # noqa: DTZ001  (stored timestamps are naive UTC)
+    rows: list[runs.SampleRow] = []
+    for t in range(0, RUN_MINUTES * 60 + 1, 30):
+        sp = setpoint(t)
+        rows.append((ticket.run_id, float(t), ts, "sp_c", sp))
+        for z, lag in enumerate(ZONE_LAG_C, start=1):
+            rows.append((ticket.run_id, float(t), ts, f"zone{z}_c", max(25.0, sp - lag)))
+    runs.write_samples(eng, rows)
+    t_end = RUN_MINUTES * 60.0
+    values: dict[str, object] = {"sp_c": setpoint(t_end), "o2_ppm": 42.0, "n2_lpm": 50.0}
+    values |= {f"zone{z}_c": setpoint(t_end) - lag for z, lag in enumerate(ZONE_LAG_C, 1)}
+    values["t_program"] = t_end
+    tools.publish_values(eng, OVEN, True, values)
+    runs.record_alarm(
+        eng,
+        "equipment",
+        tool_id=OVEN,
+        kind="excursion",
+        code="RAMP_RATE",
+        message="zone4 ramp 3.4 °C/min > 3.0 °C/min",
+        run_id=ticket.run_id,
+        lot_id="L002",
+        t_program=1260.0,
+    )
+    lots.create(eng, OPERATOR, "L003", "demo-route", 25)
+    to_oven_step(eng, "L003")
+    lots.hold(eng, OPERATOR, "L003", "EMC lot expired: check shelf life")
+    _fix_alarm_times(eng, datetime(2025, 1, 1, 8, 21, 0))  # noqa: DTZ001
+    return eng
+
+
+def _fix_alarm_times(engine: Engine, ts: datetime) -> None:
+    # The only write outside mes.services: pin the alarm timestamp for the snapshot.
+    from sqlalchemy import update
+
+    from mes.store.tables import Alarm
+
+    with engine.begin() as conn:
+        conn.execute(update(Alarm).values(ts=ts))

@@ -1,0 +1,78 @@
+"""Drive LineApp in tests: settle its workers, read its tables, collect its notifications."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from rich.text import Text
+from sqlalchemy.engine import Engine
+from textual.message import Message
+from textual.notifications import Notification, Notify
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from mes.tui import LineApp
+
+# Long enough that the interval never fires in a test: each test refreshes explicitly.
+NO_TICK_S = 3600.0
+SIZE = (140, 44)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Wait until no worker runs, twice in a row (a read may start another read)."""
+    idle = 0
+    for _ in range(500):
+        await pilot.pause(0.01)
+        idle = idle + 1 if all(w.is_finished for w in pilot.app.workers) else 0
+        if idle == 2:
+            return
+    raise AssertionError("workers did not settle")
+
+
+def cells(table: DataTable[object], key: str) -> list[str]:
+    """The row's cells as plain text."""
+    return [c.plain if isinstance(c, Text) else str(c) for c in table.get_row(key)]
+
+
+def column(table: DataTable[object], column_key: str) -> dict[str, str]:
+    """Row key → plain text of one column."""
+    keys = [k.value for k, _ in table.columns.items()]
+    i = keys.index(column_key)
+    return {str(r.key.value): cells(table, str(r.key.value))[i] for r in table.ordered_rows}
+
+
+@dataclass
+class Harness:
+    app: LineApp
+    pilot: Pilot[None]
+    notes: list[Notification] = field(default_factory=list)
+
+    async def press(self, *keys: str) -> None:
+        await self.pilot.press(*keys)
+        await settle(self.pilot)
+
+    async def type(self, text: str) -> None:
+        await self.press(*text)
+
+    def table(self, name: str) -> DataTable[object]:
+        return self.app.screen_stack[0].query_one(f"#{name}", DataTable)
+
+    def errors(self) -> list[str]:
+        return [n.message for n in self.notes if n.severity == "error"]
+
+
+@asynccontextmanager
+async def running(engine: Engine, refresh_s: float = NO_TICK_S) -> AsyncIterator[Harness]:
+    """Run LineApp as op1 until its first read has landed."""
+    notes: list[Notification] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, Notify):
+            notes.append(message.notification)
+
+    app = LineApp(engine, "op1", refresh_s)
+    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
+        await settle(pilot)
+        yield Harness(app, pilot, notes)
