@@ -36,7 +36,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def line(engine: Engine) -> Engine:
-    """A seeded line: users, approved recipes, the fowlp-cure route, OVEN-01 leased."""
+    """A seeded line: users, approved recipes, the fowlp-cure route, OVEN-01 registered."""
     users.bootstrap(engine, "admin")
     users.add(engine, "admin", "op1", "operator")
     users.add(engine, "admin", "eng1", "engineer")
@@ -45,8 +45,14 @@ def line(engine: Engine) -> Engine:
         recipes.approve(engine, "eng1", row.name, row.version)
     routes.import_file(engine, "eng1", REPO / "deploy" / "routes" / "fowlp-cure.toml")
     tools.register(engine, "equipment", "OVEN-01", "cure_oven")
-    tools.heartbeat(engine, "test-daemon", ["OVEN-01"], ttl_s=600)
     return engine
+
+
+@pytest.fixture
+def leased(line: Engine) -> Engine:
+    """The seeded line with OVEN-01 leased by a (pretend) live daemon."""
+    tools.heartbeat(line, "test-daemon", ["OVEN-01"], ttl_s=600)
+    return line
 
 
 @pytest.fixture(autouse=True)

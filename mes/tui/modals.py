@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
+from typing import ClassVar
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
@@ -26,9 +27,10 @@ Submit = Callable[[str], str]
 class ActionModal(ModalScreen[str | None]):
     """Ask for one value, run `submit` with it, dismiss with its message (None: cancelled)."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("enter", "confirm", "Confirm"),
+        # priority: the Input's own (hidden) enter binding would hide this one in the footer.
+        Binding("enter", "confirm", "Confirm", priority=True),
     ]
 
     def __init__(
@@ -71,10 +73,6 @@ class ActionModal(ModalScreen[str | None]):
     def error(self) -> str:
         """The refusal shown in the dialog ('' when none)."""
         return str(self.query_one("#error", Static).content)
-
-    @on(Input.Submitted)
-    def _submitted(self) -> None:
-        self.action_confirm()
 
     def action_confirm(self) -> None:
         self._run(self.query_one(Input).value)

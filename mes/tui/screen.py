@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from typing import ClassVar
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
@@ -26,7 +27,7 @@ from mes.tui.trend import TrendPlot
 class MainScreen(Screen[None]):
     """Where an operator watches the line and moves lots."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("t", "track_in", "Track in"),
         Binding("o", "track_out", "Track out"),
         Binding("h", "hold", "Hold"),
@@ -129,7 +130,9 @@ class MainScreen(Screen[None]):
         if lot is None or self.snapshot is None:
             return
         tool_type = self.snapshot.step_tool_type.get(lot.id)
-        where = f"Lot {lot.id} ({lot.wafers} wafers) at {lot.step} ({lot.step_index + 1}/{lot.steps})"
+        where = (
+            f"Lot {lot.id} ({lot.wafers} wafers) at {lot.step} ({lot.step_index + 1}/{lot.steps})"
+        )
 
         def submit(tool: str) -> str:
             result = lot_tx.track_in(self.engine, self.actor, lot.id, tool.strip() or None)
@@ -138,23 +141,30 @@ class MainScreen(Screen[None]):
             return f"{lot.id} tracked in at {result.step} on {result.tool_id}: run {result.run_id}"
 
         if tool_type is None:
-            self._ask(ActionModal(
-                "Track in", f"{where}: a manual step, no tool.", "Tool (leave empty)", submit,
-            ))
+            self._ask(
+                ActionModal(
+                    "Track in",
+                    f"{where}: a manual step, no tool.",
+                    "Tool (leave empty)",
+                    submit,
+                )
+            )
             return
         candidates = [t for t in self.snapshot.tools if t.type == tool_type]
         selected = self.query_one(ToolsTable).selected_key
         prefill = selected if any(t.id == selected for t in candidates) else ""
         idle = ", ".join(t.id for t in candidates if t.run_id is None) or "none"
-        self._ask(ActionModal(
-            "Track in",
-            f"{where}: runs on a {tool_type}. Idle {tool_type} tools: {idle}.",
-            "Tool",
-            submit,
-            value=prefill or "",
-            placeholder=f"a {tool_type} id",
-            suggestions=[t.id for t in candidates],
-        ))
+        self._ask(
+            ActionModal(
+                "Track in",
+                f"{where}: runs on a {tool_type}. Idle {tool_type} tools: {idle}.",
+                "Tool",
+                submit,
+                value=prefill or "",
+                placeholder=f"a {tool_type} id",
+                suggestions=[t.id for t in candidates],
+            )
+        )
 
     def action_hold(self) -> None:
         lot = self._selected_lot()
@@ -166,10 +176,15 @@ class MainScreen(Screen[None]):
             return f"{lot.id} on hold: {hold.reason}"
 
         held = f" It is already on hold: {lot.hold_reason}." if lot.on_hold else ""
-        self._ask(ActionModal(
-            "Hold lot", f"Hold lot {lot.id} at {lot.step} ({lot.status}).{held}", "Reason", submit,
-            placeholder="why the lot must stop",
-        ))
+        self._ask(
+            ActionModal(
+                "Hold lot",
+                f"Hold lot {lot.id} at {lot.step} ({lot.status}).{held}",
+                "Reason",
+                submit,
+                placeholder="why the lot must stop",
+            )
+        )
 
     def action_release(self) -> None:
         lot = self._selected_lot()
@@ -183,10 +198,15 @@ class MainScreen(Screen[None]):
             lot_tx.release(self.engine, self.actor, lot.id, reason)
             return f"{lot.id} released"
 
-        self._ask(ActionModal(
-            "Release lot", f"Release lot {lot.id}, on hold: {lot.hold_reason}", "Reason", submit,
-            placeholder="the disposition",
-        ))
+        self._ask(
+            ActionModal(
+                "Release lot",
+                f"Release lot {lot.id}, on hold: {lot.hold_reason}",
+                "Reason",
+                submit,
+                placeholder="the disposition",
+            )
+        )
 
     def action_track_out(self) -> None:
         lot = self._selected_lot()
@@ -202,4 +222,3 @@ class MainScreen(Screen[None]):
             return
         self.notify(f"{lot.id} tracked out of {lot.step}", markup=False)
         self.refresh_now()
-

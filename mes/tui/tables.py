@@ -24,7 +24,7 @@ class SyncTable(DataTable[Cell]):
 
     COLUMNS: ClassVar[Sequence[tuple[str, str]]] = ()  # (column key, label)
 
-    def __init__(self, *, id: str | None = None) -> None:  # noqa: A002  (Textual's name)
+    def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:

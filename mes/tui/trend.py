@@ -29,10 +29,12 @@ class TrendPlot(PlotextPlot):
             for name in zone_names(dict.fromkeys(trend.series)):
                 self._line(trend.series[name], name.removesuffix("_c"))
             if SETPOINT in trend.series:
-                self._line(trend.series[SETPOINT], "SP", color="white")
+                self._line(trend.series[SETPOINT], "SP", color="gray")
         self.refresh()
 
-    def _line(self, points: list[tuple[float, float]], label: str, color: str | None = None) -> None:
+    def _line(
+        self, points: list[tuple[float, float]], label: str, color: str | None = None
+    ) -> None:
         xs = [t / 60.0 for t, _ in points]
         ys = [v for _, v in points]
         if color is None:

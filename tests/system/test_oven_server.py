@@ -1,4 +1,7 @@
-"""The cure-oven simulator over real Modbus TCP on 127.0.0.1, read by three kinds of client."""
+"""The cure-oven simulator over real Modbus TCP on 127.0.0.1, read by three kinds of client.
+
+Leaked asyncio tasks fail a test through the autouse fixture in tests/conftest.py.
+"""
 
 from __future__ import annotations
 
@@ -44,19 +47,6 @@ def as_f32(words: list[int], at: int) -> float:
 
 def segment(kind: int, target: float, rate: float = 0.0, duration: float = 0.0) -> list[int]:
     return [kind, 0, *f32(target), *f32(rate), *f32(duration)]
-
-
-@pytest.fixture(autouse=True)
-async def no_leaked_tasks() -> AsyncIterator[None]:
-    """Fail a test that leaves asyncio tasks running (server, physics, client)."""
-    yield
-    for _ in range(20):
-        current = asyncio.current_task()
-        left = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
-        if not left:
-            return
-        await asyncio.sleep(0.01)
-    pytest.fail(f"tasks left running: {left}")
 
 
 @pytest.fixture

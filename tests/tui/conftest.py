@@ -7,19 +7,20 @@ Tool OVEN-01 (cure_oven) is leased by a daemon; lots L001 and L002 wait at MOLD.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from mes.services import lots, recipes, routes, runs, tools, users
 from mes.store.db import create_schema, make_engine
+from mes.store.tables import Alarm
+from tests.tui.helpers import OPERATOR, OVEN, to_oven_step
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes" / "library" / "pmc-175.toml"
-OPERATOR = "op1"
-OVEN = "OVEN-01"
 ROUTE_TOML = """\
 name = "demo-route"
 
@@ -37,7 +38,7 @@ name = "GRIND"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def demo_engine(tmp_path: Path) -> Iterator[Engine]:
     """An empty line: schema, users, route, approved recipe, one leased oven. No lots."""
     eng = make_engine(f"sqlite:///{tmp_path / 'line.db'}")
     create_schema(eng)
@@ -55,17 +56,11 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def line(engine: Engine) -> Engine:
+def demo_line(demo_engine: Engine) -> Engine:
     """The line with lots L001 and L002 waiting at MOLD."""
-    lots.create(engine, OPERATOR, "L001", "demo-route", 25)
-    lots.create(engine, OPERATOR, "L002", "demo-route", 12)
-    return engine
-
-
-def to_oven_step(engine: Engine, lot_id: str) -> None:
-    """Walk a lot through the manual MOLD step so it waits at PMC."""
-    lots.track_in(engine, OPERATOR, lot_id, None)
-    lots.track_out(engine, OPERATOR, lot_id)
+    lots.create(demo_engine, OPERATOR, "L001", "demo-route", 25)
+    lots.create(demo_engine, OPERATOR, "L002", "demo-route", 12)
+    return demo_engine
 
 
 # A PMC run 40 min in: ramping at 3 °C/min from 25 °C, four zones lagging the set-point.
@@ -78,19 +73,19 @@ def setpoint(t_s: float) -> float:
 
 
 @pytest.fixture
-def busy_line(line: Engine) -> Engine:
+def busy_line(demo_line: Engine) -> Engine:
     """The line mid-run: L002 curing in OVEN-01 with samples, live values and an alarm.
 
     L001 still waits at MOLD; L003 waits at PMC, on hold. Timestamps written here are
     fixed so the screen does not depend on the wall clock.
     """
-    eng = line
+    eng = demo_line
     to_oven_step(eng, "L002")
     ticket = lots.track_in(eng, OPERATOR, "L002", OVEN)
     assert ticket.run_id is not None
     runs.claim(eng, "equipment", [OVEN])
     runs.mark_started(eng, "equipment", ticket.run_id, start_c=25.0)
-    ts = datetime(2025, 1, 1, 8, 0, 0)  # noqa: DTZ001  (stored timestamps are naive UTC)
+    ts = datetime(2025, 1, 1, 8, 0, 0, tzinfo=UTC)
     rows: list[runs.SampleRow] = []
     for t in range(0, RUN_MINUTES * 60 + 1, 30):
         sp = setpoint(t)
@@ -117,15 +112,11 @@ def busy_line(line: Engine) -> Engine:
     lots.create(eng, OPERATOR, "L003", "demo-route", 25)
     to_oven_step(eng, "L003")
     lots.hold(eng, OPERATOR, "L003", "EMC lot expired: check shelf life")
-    _fix_alarm_times(eng, datetime(2025, 1, 1, 8, 21, 0))  # noqa: DTZ001
+    _fix_alarm_times(eng, datetime(2025, 1, 1, 8, 21, 0, tzinfo=UTC))
     return eng
 
 
 def _fix_alarm_times(engine: Engine, ts: datetime) -> None:
     # The only write outside mes.services: pin the alarm timestamp for the snapshot.
-    from sqlalchemy import update
-
-    from mes.store.tables import Alarm
-
     with engine.begin() as conn:
         conn.execute(update(Alarm).values(ts=ts))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -13,11 +13,21 @@ from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from mes.services import lots
 from mes.tui import LineApp
+
+OPERATOR = "op1"
+OVEN = "OVEN-01"
 
 # Long enough that the interval never fires in a test: each test refreshes explicitly.
 NO_TICK_S = 3600.0
 SIZE = (140, 44)
+
+
+def to_oven_step(engine: Engine, lot_id: str) -> None:
+    """Walk a lot through the manual MOLD step so it waits at PMC."""
+    lots.track_in(engine, OPERATOR, lot_id, None)
+    lots.track_out(engine, OPERATOR, lot_id)
 
 
 async def settle(pilot: Pilot[None]) -> None:
@@ -72,7 +82,7 @@ async def running(engine: Engine, refresh_s: float = NO_TICK_S) -> AsyncIterator
         if isinstance(message, Notify):
             notes.append(message.notification)
 
-    app = LineApp(engine, "op1", refresh_s)
+    app = LineApp(engine, OPERATOR, refresh_s)
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await settle(pilot)
         yield Harness(app, pilot, notes)

@@ -1,0 +1,32 @@
+"""Pinned pictures of LineApp (look at the SVG report before accepting a new one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+from textual.pilot import Pilot
+
+from mes.tui import LineApp
+from tests.tui.helpers import NO_TICK_S, SIZE, settle
+
+SnapCompare = Callable[..., bool]
+
+
+class TestMainScreen:
+    def test_busy_line(self, busy_line: Engine, snap_compare: SnapCompare) -> None:
+        """A line mid-cure: the oven's live values, three lots (one running, one held),
+        the run's trend against its set-point and one excursion alarm."""
+        app = LineApp(busy_line, "op1", NO_TICK_S)
+        assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+    def test_hold_dialog(self, busy_line: Engine, snap_compare: SnapCompare) -> None:
+        """The hold dialog after an empty reason was refused: the message shows in it."""
+
+        async def refuse_empty(pilot: Pilot[None]) -> None:
+            await settle(pilot)
+            await pilot.press("tab", "h", "enter")
+            await settle(pilot)
+
+        app = LineApp(busy_line, "op1", NO_TICK_S)
+        assert snap_compare(app, terminal_size=SIZE, run_before=refuse_empty)
