@@ -82,6 +82,10 @@ class Oven(Protocol):
         """Write a setpoint program; the oven must be idle or finished."""
         ...
 
+    async def set_n2_flow(self, lpm: float) -> None:
+        """Set the N2 purge flow the recipe asks for."""
+        ...
+
     async def stamp_run_id(self, run_id: int) -> None:
         """Write the supervisor's run id on the tool so a supervisor can re-attach."""
         ...

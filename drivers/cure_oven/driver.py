@@ -105,7 +105,8 @@ def decode_snapshot(image: list[int], run_id: int, tool_id: str = "oven") -> Ove
     if not 1 <= zones <= reg.MAX_ZONES:
         raise GarbledResponse(f"{tool_id}: zone_count = {zones} outside 1..{reg.MAX_ZONES}")
     temps = tuple(
-        decode_float32(image, reg.zone_temp_address(z) - reg.INPUT_BASE) for z in range(1, zones + 1)
+        decode_float32(image, reg.zone_temp_address(z) - reg.INPUT_BASE)
+        for z in range(1, zones + 1)
     )
     for z, t in enumerate(temps, start=1):
         if not math.isnan(t) and not -50.0 <= t <= 1000.0:

@@ -41,18 +41,28 @@ class Register:
 INPUT_BASE = 0
 INPUT_COUNT = 40  # the whole process image, readable in one request
 
-PROGRAM_STATE = Register("program_state", 0, "uint16", "enum", "0 idle, 1 running, 2 complete, 3 aborted, 4 fault")
+PROGRAM_STATE = Register(
+    "program_state", 0, "uint16", "enum", "0 idle, 1 running, 2 complete, 3 aborted, 4 fault"
+)
 SEGMENT_INDEX = Register("segment_index", 1, "int16", "-", "running segment, 0-based; -1 when idle")
-PROGRAM_TIME = Register("program_time_s", 2, "float32", "s", "time since program start (the oven's own clock)")
+PROGRAM_TIME = Register(
+    "program_time_s", 2, "float32", "s", "time since program start (the oven's own clock)"
+)
 SETPOINT = Register("setpoint_c", 4, "float32", "°C", "current program setpoint")
 O2_PPM = Register("o2_ppm", 6, "float32", "ppm", "chamber oxygen")
 N2_FLOW = Register("n2_flow_lpm", 8, "float32", "L/min", "measured N2 purge flow")
 DOOR_OPEN = Register("door_open", 10, "uint16", "bool", "1 when the door is open")
 ALARM_BITS = Register("alarm_bits", 11, "uint16", "bits", "see ALARM_* bits")
-ZONE_COUNT = Register("zone_count", 12, "uint16", "-", "number of heater zones / thermocouples", 1, MAX_ZONES)
+ZONE_COUNT = Register(
+    "zone_count", 12, "uint16", "-", "number of heater zones / thermocouples", 1, MAX_ZONES
+)
 HEARTBEAT = Register("heartbeat", 13, "uint16", "-", "increments on every controller scan (wraps)")
-HEATER_FAULT_MASK = Register("heater_fault_mask", 14, "uint16", "bits", "bit z set: heater of zone z+1 failed")
-TC_OPEN_MASK = Register("tc_open_mask", 15, "uint16", "bits", "bit z set: thermocouple of zone z+1 open")
+HEATER_FAULT_MASK = Register(
+    "heater_fault_mask", 14, "uint16", "bits", "bit z set: heater of zone z+1 failed"
+)
+TC_OPEN_MASK = Register(
+    "tc_open_mask", 15, "uint16", "bits", "bit z set: thermocouple of zone z+1 open"
+)
 ZONE_TEMP_BASE = 16  # float32 per zone: zone z (1-based) at 16 + 2*(z-1); NaN when open
 HEATER_OUTPUT_BASE = 32  # uint16 per zone, 0..1000 = 0.0..100.0 % heater output
 
@@ -72,10 +82,18 @@ ALARM_NAMES = {
 
 # --- Holding registers (function codes 03 read, 06/16 write) ----------------
 HOLDING_BASE = 100
-COMMAND = Register("command", 100, "uint16", "enum", "write 1 start, 2 abort, 3 reset; reads 0", 0, 3)
-SEGMENT_COUNT = Register("segment_count", 101, "uint16", "-", "segments in the program", 0, MAX_SEGMENTS)
-RUN_ID = Register("run_id", 102, "uint32", "-", "supervisor's run id stamped on the tool", 0, 4294967295)
-N2_SETPOINT = Register("n2_setpoint_lpm", 104, "float32", "L/min", "N2 purge flow setpoint", 0.0, 200.0)
+COMMAND = Register(
+    "command", 100, "uint16", "enum", "write 1 start, 2 abort, 3 reset; reads 0", 0, 3
+)
+SEGMENT_COUNT = Register(
+    "segment_count", 101, "uint16", "-", "segments in the program", 0, MAX_SEGMENTS
+)
+RUN_ID = Register(
+    "run_id", 102, "uint32", "-", "supervisor's run id stamped on the tool", 0, 4294967295
+)
+N2_SETPOINT = Register(
+    "n2_setpoint_lpm", 104, "float32", "L/min", "N2 purge flow setpoint", 0.0, 200.0
+)
 SEGMENT_BASE = 110
 SEGMENT_STRIDE = 8  # kind(uint16), reserved(uint16), target_c, rate_c_per_min, duration_s (float32)
 HOLDING_COUNT = SEGMENT_BASE + SEGMENT_STRIDE * MAX_SEGMENTS - HOLDING_BASE  # 138

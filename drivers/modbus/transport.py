@@ -166,7 +166,9 @@ class ModbusTransport:
                 # pymodbus reports undecodable frames as IO errors; the stream is out
                 # of step, so drop the connection and start clean.
                 self._drop(str(exc))
-                raise GarbledResponse(f"{self.name}: garbled answer to {what} at {address}") from exc
+                raise GarbledResponse(
+                    f"{self.name}: garbled answer to {what} at {address}"
+                ) from exc
             except ModbusException as exc:
                 self._drop(str(exc))
                 raise ProtocolError(f"{self.name}: {what} at {address} failed: {exc}") from exc
@@ -182,6 +184,7 @@ class ModbusTransport:
         registers = list(getattr(response, "registers", []))
         if len(registers) != count:
             raise GarbledResponse(
-                f"{self.name}: {what} at {address}: expected {count} registers, got {len(registers)}"
+                f"{self.name}: {what} at {address}: "
+                f"expected {count} registers, got {len(registers)}"
             )
         return registers

@@ -9,13 +9,14 @@ from mes.cli.common import EXIT_FAILED, EXIT_OK, actor_from, emit, engine_from, 
 from mes.services import audit, reads, routes, tools, users
 from mes.services.tx import transaction
 
-Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def add_parsers(sub: Sub) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="database: init")
     dsub = db.add_subparsers(dest="db_cmd", required=True)
-    init = dsub.add_parser("init", help="create the schema and, on an empty database, the first admin")
+    init = dsub.add_parser(
+        "init", help="create the schema and, on an empty database, the first admin"
+    )
     init.add_argument("--admin", default="admin", help="name of the first admin user")
 
     user = sub.add_parser("user", help="users: add")
@@ -53,37 +54,66 @@ def run(args: argparse.Namespace) -> int:
     engine = engine_from(args)
     if args.command == "db":
         created = users.bootstrap(engine, args.admin)
-        emit(args, "schema ready" + (f"; first admin {args.admin!r} created" if created else ""),
-             {"admin_created": created})
+        emit(
+            args,
+            "schema ready" + (f"; first admin {args.admin!r} created" if created else ""),
+            {"admin_created": created},
+        )
     elif args.command == "user":
         u = users.add(engine, actor_from(args), args.name, args.roles)
         emit(args, f"user {u.name} added with roles {u.roles}", {"name": u.name, "roles": u.roles})
     elif args.command == "route":
         r = routes.import_file(engine, actor_from(args), args.file)
-        emit(args, f"route {r.name}: " + " → ".join(s.name for s in r.steps),
-             {"name": r.name, "steps": [s.name for s in r.steps]})
+        emit(
+            args,
+            f"route {r.name}: " + " → ".join(s.name for s in r.steps),
+            {"name": r.name, "steps": [s.name for s in r.steps]},
+        )
     elif args.command == "tool":
         if args.tool_cmd == "set-state":
             t = tools.set_state(engine, actor_from(args), args.tool_id, args.state, args.reason)
             emit(args, f"tool {t.id} is {t.e10_state}", {"tool": t.id, "e10_state": t.e10_state})
         else:
             tool_rows = reads.tools(engine)
-            emit(args, table(["tool", "type", "E10", "online", "run", "lot", "daemon"],
-                             [[t.id, t.type, t.e10_state, "yes" if t.online else "no",
-                               str(t.run_id or ""), t.lot_id or "", t.lease_owner or ""]
-                              for t in tool_rows]),
-                 [t.__dict__ for t in tool_rows])
+            emit(
+                args,
+                table(
+                    ["tool", "type", "E10", "online", "run", "lot", "daemon"],
+                    [
+                        [
+                            t.id,
+                            t.type,
+                            t.e10_state,
+                            "yes" if t.online else "no",
+                            str(t.run_id or ""),
+                            t.lot_id or "",
+                            t.lease_owner or "",
+                        ]
+                        for t in tool_rows
+                    ],
+                ),
+                [t.__dict__ for t in tool_rows],
+            )
     elif args.command == "alarm":
         rows = reads.alarms(engine, args.limit)
-        emit(args, "\n".join(f"{a.ts:%Y-%m-%d %H:%M:%S}  {a.tool_id}  {a.lot_id or '-'}  [{a.kind}] "
-                             f"{a.message}" for a in rows) or "no alarms",
-             [a.model_dump() for a in rows])
+        emit(
+            args,
+            "\n".join(
+                f"{a.ts:%Y-%m-%d %H:%M:%S}  {a.tool_id}  {a.lot_id or '-'}  [{a.kind}] {a.message}"
+                for a in rows
+            )
+            or "no alarms",
+            [a.model_dump() for a in rows],
+        )
     elif args.command == "audit":
         with transaction(engine) as s:
             if args.audit_cmd == "verify":
                 result = audit.verify(s)
-                text = (f"audit trail intact: {result.records} records" if result.ok else
-                        "audit trail TAMPERED:\n" + "\n".join(result.problems))
+                text = (
+                    f"audit trail intact: {result.records} records"
+                    if result.ok
+                    else "audit trail TAMPERED:\n" + "\n".join(result.problems)
+                )
                 emit(args, text, {"records": result.records, "problems": result.problems})
                 return EXIT_OK if result.ok else EXIT_FAILED
             from sqlmodel import col, select
@@ -91,8 +121,13 @@ def run(args: argparse.Namespace) -> int:
             from mes.store.tables import Audit
 
             records = list(s.exec(select(Audit).order_by(col(Audit.seq).desc()).limit(args.limit)))
-            emit(args, "\n".join(f"{a.seq:>6}  {a.ts:%Y-%m-%d %H:%M:%S}  {a.actor:<10} {a.action:<16} "
-                                 f"{a.entity}:{a.entity_id}  {a.reason or ''}"
-                                 for a in reversed(records)),
-                 [a.model_dump() for a in records])
+            emit(
+                args,
+                "\n".join(
+                    f"{a.seq:>6}  {a.ts:%Y-%m-%d %H:%M:%S}  {a.actor:<10} {a.action:<16} "
+                    f"{a.entity}:{a.entity_id}  {a.reason or ''}"
+                    for a in reversed(records)
+                ),
+                [a.model_dump() for a in records],
+            )
     return EXIT_OK

@@ -83,13 +83,27 @@ def _config(workdir: Path, url: str, ports: list[int], speed: float) -> Path:
     # One sample per ~60 s of program time, but never faster than 20 ms of wall time.
     poll = max(0.02, min(0.5, 60.0 / speed))
     lines = [
-        "[line]", 'name = "demo"', f'database_url = "{url}"', "",
-        "[daemon]", 'id = "demo-daemon"', f"poll_interval_s = {poll:.3f}", "idle_poll_interval_s = 0.5",
-        "claim_interval_s = 0.2", "",
+        "[line]",
+        'name = "demo"',
+        f'database_url = "{url}"',
+        "",
+        "[daemon]",
+        'id = "demo-daemon"',
+        f"poll_interval_s = {poll:.3f}",
+        "idle_poll_interval_s = 0.5",
+        "claim_interval_s = 0.2",
+        "",
     ]
     for i, port in enumerate(ports, start=1):
-        lines += ["[[tools]]", f'id = "OVEN-{i:02d}"', 'type = "cure_oven"', 'protocol = "modbus"',
-                  'host = "127.0.0.1"', f"port = {port}", ""]
+        lines += [
+            "[[tools]]",
+            f'id = "OVEN-{i:02d}"',
+            'type = "cure_oven"',
+            'protocol = "modbus"',
+            'host = "127.0.0.1"',
+            f"port = {port}",
+            "",
+        ]
     path = workdir / "line.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
@@ -123,7 +137,9 @@ def start_line(args: argparse.Namespace, faults: list[tuple[int, str]]) -> Line:
     line = Line(workdir, url, [], [])
     for i in range(1, args.ovens + 1):
         port = _free_port()
-        cmd = _pkgline("sim", "oven", "--port", str(port), "--speed", f"{args.speed:g}", "--seed", str(i))
+        cmd = _pkgline(
+            "sim", "oven", "--port", str(port), "--speed", f"{args.speed:g}", "--seed", str(i)
+        )
         for n, spec in faults:
             if n == i:
                 cmd += ["--fault", spec]
@@ -138,9 +154,18 @@ def start_line(args: argparse.Namespace, faults: list[tuple[int, str]]) -> Line:
     seed(engine, args.lots)
     env = os.environ | {"PKGLINE_DATABASE_URL": url}
     with (workdir / "daemon.log").open("ab") as fh:
-        line.procs.append(subprocess.Popen(_pkgline("daemon", "--config", str(config)), stdout=fh,
-                                           stderr=fh, stdin=subprocess.DEVNULL, env=env))
-    print(f"demo line: {args.ovens} oven(s) at speed {args.speed:g}, database {db}", file=sys.stderr)
+        line.procs.append(
+            subprocess.Popen(
+                _pkgline("daemon", "--config", str(config)),
+                stdout=fh,
+                stderr=fh,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            )
+        )
+    print(
+        f"demo line: {args.ovens} oven(s) at speed {args.speed:g}, database {db}", file=sys.stderr
+    )
     print(f"logs: {workdir}/oven-*.log, {workdir}/daemon.log", file=sys.stderr)
     return line
 
@@ -158,8 +183,11 @@ def stop_line(line: Line) -> None:
 
 def dispatch(engine: Engine) -> None:
     """What an operator would do: track waiting PMC lots in on free ovens."""
-    free = [t.id for t in reads.tools(engine)
-            if t.e10_state == "standby" and t.run_id is None and t.lease_owner and t.online]
+    free = [
+        t.id
+        for t in reads.tools(engine)
+        if t.e10_state == "standby" and t.run_id is None and t.lease_owner and t.online
+    ]
     for lot in reads.lots(engine):
         if not free:
             return
@@ -194,10 +222,18 @@ def summary(engine: Engine, lot_ids: list[str]) -> int:
         alarms = reads.alarms(engine, limit=1000, lot_id=lot_id)
         expected = lot.step == NEXT_STEP and not lot.on_hold
         ok &= expected
-        out.append([lot_id, lot.step, lot.status, str(len(mine)),
-                    ", ".join(f"{r.tool_id}:{r.outcome or r.status}" for r in mine),
-                    str(sum(r.samples for r in mine)), str(len(alarms)),
-                    "ok" if expected else (lot.hold_reason or "did not finish")])
+        out.append(
+            [
+                lot_id,
+                lot.step,
+                lot.status,
+                str(len(mine)),
+                ", ".join(f"{r.tool_id}:{r.outcome or r.status}" for r in mine),
+                str(sum(r.samples for r in mine)),
+                str(len(alarms)),
+                "ok" if expected else (lot.hold_reason or "did not finish"),
+            ]
+        )
     print(table(["lot", "step", "status", "runs", "outcome", "samples", "alarms", "result"], out))
     print(f"\n{sum(1 for r in out if r[-1] == 'ok')}/{len(out)} lots ended as expected")
     return EXIT_OK if ok else EXIT_FAILED

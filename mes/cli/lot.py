@@ -37,16 +37,28 @@ def run(args: argparse.Namespace) -> int:
     cmd = args.lot_cmd
     if cmd == "create":
         lot = lots.create(engine, actor, args.lot_id, args.route, args.wafers, args.product)
-        emit(args, f"lot {lot.id} created on route {lot.route} ({lot.wafers} wafers)",
-             {"lot": lot.id, "route": lot.route, "wafers": lot.wafers})
+        emit(
+            args,
+            f"lot {lot.id} created on route {lot.route} ({lot.wafers} wafers)",
+            {"lot": lot.id, "route": lot.route, "wafers": lot.wafers},
+        )
     elif cmd == "list":
         rows = reads.lots(engine)
         emit(
             args,
             table(
                 ["lot", "step", "status", "wafers", "tool", "hold"],
-                [[r.id, f"{r.step} ({r.step_index + 1}/{r.steps})", r.status, str(r.wafers),
-                  r.tool_id or "", r.hold_reason or ""] for r in rows],
+                [
+                    [
+                        r.id,
+                        f"{r.step} ({r.step_index + 1}/{r.steps})",
+                        r.status,
+                        str(r.wafers),
+                        r.tool_id or "",
+                        r.hold_reason or "",
+                    ]
+                    for r in rows
+                ],
             ),
             [asdict(r) for r in rows],
         )
@@ -66,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
         emit(args, f"lot {args.lot_id} on hold: {h.reason}", {"hold_id": h.id, "reason": h.reason})
     elif cmd == "release":
         released = lots.release(engine, actor, args.lot_id, args.reason)
-        emit(args, f"lot {args.lot_id} released ({len(released)} hold(s))",
-             {"released": [h.id for h in released]})
+        emit(
+            args,
+            f"lot {args.lot_id} released ({len(released)} hold(s))",
+            {"released": [h.id for h in released]},
+        )
     return EXIT_OK
 
 
@@ -89,21 +104,42 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
         + (f"  ON HOLD: {row.hold_reason}" if row.on_hold else ""),
         "",
         "runs:",
-        table(["run", "tool", "step", "recipe", "status", "outcome", "samples", "reason"],
-              [[str(r.id), r.tool_id, r.step, r.recipe, r.status, r.outcome or "", str(r.samples),
-                r.reason or ""] for r in run_rows]),
+        table(
+            ["run", "tool", "step", "recipe", "status", "outcome", "samples", "reason"],
+            [
+                [
+                    str(r.id),
+                    r.tool_id,
+                    r.step,
+                    r.recipe,
+                    r.status,
+                    r.outcome or "",
+                    str(r.samples),
+                    r.reason or "",
+                ]
+                for r in run_rows
+            ],
+        ),
         "",
         "holds:",
-        table(["hold", "placed by", "reason", "released by", "release reason"],
-              [[str(h.id), h.placed_by, h.reason, h.released_by or "", h.release_reason or ""]
-               for h in hold_rows]),
+        table(
+            ["hold", "placed by", "reason", "released by", "release reason"],
+            [
+                [str(h.id), h.placed_by, h.reason, h.released_by or "", h.release_reason or ""]
+                for h in hold_rows
+            ],
+        ),
         "",
         f"alarms ({len(alarm_rows)}):",
         *[f"  [{a.kind}] {a.message}" for a in reversed(alarm_rows)],
     ]
-    emit(args, "\n".join(lines), {
-        "lot": asdict(row),
-        "runs": [asdict(r) for r in run_rows],
-        "holds": [h.model_dump() for h in hold_rows],
-        "alarms": [a.model_dump() for a in alarm_rows],
-    })
+    emit(
+        args,
+        "\n".join(lines),
+        {
+            "lot": asdict(row),
+            "runs": [asdict(r) for r in run_rows],
+            "holds": [h.model_dump() for h in hold_rows],
+            "alarms": [a.model_dump() for a in alarm_rows],
+        },
+    )

@@ -19,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="pkgline",
         description="Equipment control and MES for advanced-packaging lines.",
     )
-    parser.add_argument("--db", help="database URL (beats PKGLINE_DATABASE_URL and the line config)")
+    parser.add_argument(
+        "--db", help="database URL (beats PKGLINE_DATABASE_URL and the line config)"
+    )
     parser.add_argument("--user", help="acting user (beats PKGLINE_USER and the login name)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

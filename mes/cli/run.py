@@ -14,10 +14,9 @@ from mes.daemon.logs import configure_logging
 from mes.daemon.runner import Daemon
 from mes.services import users
 
-Sub = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
-def add_parsers(sub: Sub) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from simulators.oven import cli as oven_cli
 
     sim = sub.add_parser("sim", help="run a simulated tool (a real protocol server)")
@@ -32,13 +31,20 @@ def add_parsers(sub: Sub) -> None:
     t.add_argument("--refresh", type=float, default=1.0, help="seconds between screen refreshes")
 
     demo = sub.add_parser("demo", help="run a simulated line: ovens + daemon + TUI on SQLite")
-    demo.add_argument("--headless", action="store_true", help="no TUI: run the lots, print a summary")
+    demo.add_argument(
+        "--headless", action="store_true", help="no TUI: run the lots, print a summary"
+    )
     demo.add_argument("--lots", type=int, default=3, help="lots to create (1..50)")
     demo.add_argument("--speed", type=float, default=600.0, help="simulator clock speed (1..20000)")
     demo.add_argument("--ovens", type=int, default=2, help="simulated ovens (1..8)")
     demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
-    demo.add_argument("--fault", action="append", default=[], metavar="OVEN:SPEC",
-                      help="inject a fault into oven n, e.g. 2:heater_failure:zone=3,at=9000")
+    demo.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="OVEN:SPEC",
+        help="inject a fault into oven n, e.g. 2:heater_failure:zone=3,at=9000",
+    )
 
 
 def sim(args: argparse.Namespace) -> int:

@@ -69,7 +69,9 @@ def load_config(path: Path) -> LineConfig:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
+            loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(
+                "."
+            )
             msg = err["msg"]
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"

@@ -1,4 +1,4 @@
-"""Batched sample ingest with store-and-forward: rows wait in memory until the database takes them."""
+"""Batched sample ingest, store-and-forward: rows wait in memory until the database takes them."""
 
 from __future__ import annotations
 
@@ -26,7 +26,9 @@ class SampleBuffer:
         self.written = 0
         self.failures = 0
 
-    def add(self, run_id: int, t_program: float, ts: datetime, values: dict[str, float | None]) -> None:
+    def add(
+        self, run_id: int, t_program: float, ts: datetime, values: dict[str, float | None]
+    ) -> None:
         for name, value in values.items():
             self._rows.append((run_id, t_program, ts, name, value))
         if len(self._rows) > self.max_buffer:

@@ -59,4 +59,6 @@ class ServiceRecorder:
         return [(r.t_program, r.name, r.value) for r in rows]
 
     async def publish(self, online: bool, values: dict[str, float | None]) -> None:
-        await asyncio.to_thread(tools.publish_values, self.engine, self.tool_id, online, dict(values))
+        await asyncio.to_thread(
+            tools.publish_values, self.engine, self.tool_id, online, dict(values)
+        )

@@ -71,7 +71,11 @@ class Daemon:
 
     async def _heartbeat(self) -> None:
         held = await asyncio.to_thread(
-            tools.heartbeat, self.engine, self.owner, list(self.ovens), self.config.daemon.lease_ttl_s
+            tools.heartbeat,
+            self.engine,
+            self.owner,
+            list(self.ovens),
+            self.config.daemon.lease_ttl_s,
         )
         newly = set(held) - self.leased
         self.leased = set(held)
@@ -100,7 +104,9 @@ class Daemon:
 
     async def _supervise(self, ticket: RunTicket, reattach: bool) -> None:
         oven = self.ovens[ticket.tool_id]
-        recipe = parse_oven_recipe(ticket.recipe_body, f"{ticket.recipe_name} v{ticket.recipe_version}")
+        recipe = parse_oven_recipe(
+            ticket.recipe_body, f"{ticket.recipe_name} v{ticket.recipe_version}"
+        )
         recorder = ServiceRecorder(self.engine, self.actor, ticket.tool_id, self.buffer)
         recorder.lot_id = ticket.lot_id
         settings = SupervisorSettings(poll_interval_s=self.config.daemon.poll_interval_s)
@@ -134,7 +140,9 @@ class Daemon:
                 try:
                     snap = await oven.read()
                     values = to_values(snap) | {"t_program": snap.program_time_s}
-                    await asyncio.to_thread(tools.publish_values, self.engine, tool_id, True, values)
+                    await asyncio.to_thread(
+                        tools.publish_values, self.engine, tool_id, True, values
+                    )
                 except DriverError:
                     await asyncio.to_thread(tools.publish_values, self.engine, tool_id, False, {})
             await asyncio.sleep(self.config.daemon.idle_poll_interval_s)

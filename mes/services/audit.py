@@ -89,7 +89,9 @@ def verify(session: Session) -> VerifyResult:
     for row in session.exec(select(Audit).order_by(col(Audit.seq))):
         n += 1
         if row.prev_hash != prev:
-            problems.append(f"seq {row.seq}: chain broken (a record before it was removed or altered)")
+            problems.append(
+                f"seq {row.seq}: chain broken (a record before it was removed or altered)"
+            )
         if _digest(row.prev_hash, row) != row.hash:
             problems.append(f"seq {row.seq}: content does not match its hash (edited)")
         prev = row.hash

@@ -11,7 +11,13 @@ from sqlmodel import Session, col, select
 
 from mes.domain.equipment import E10State, may_track_in
 from mes.domain.errors import InvalidInput, InvalidState, NotFound
-from mes.domain.lots import LotStatus, check_lot_id, check_reason, check_wafers, require_can_track_in
+from mes.domain.lots import (
+    LotStatus,
+    check_lot_id,
+    check_reason,
+    check_wafers,
+    require_can_track_in,
+)
 from mes.domain.roles import Permission
 from mes.domain.routes import Route, parse_route
 from mes.services import audit
@@ -48,9 +54,7 @@ def get_lot(session: Session, lot_id: str) -> Lot:
 
 def active_holds(session: Session, lot_id: str) -> list[Hold]:
     return list(
-        session.exec(
-            select(Hold).where(Hold.lot_id == lot_id, col(Hold.released_at).is_(None))
-        )
+        session.exec(select(Hold).where(Hold.lot_id == lot_id, col(Hold.released_at).is_(None)))
     )
 
 
@@ -68,7 +72,9 @@ def create(
         lot = Lot(id=lot_id, product=product, route=route, status=LotStatus.WAITING, wafers=wafers)
         s.add(lot)
         s.flush()
-        audit.record(s, actor, "lot.create", "lot", lot_id, after=lot_snapshot(lot) | {"route": route})
+        audit.record(
+            s, actor, "lot.create", "lot", lot_id, after=lot_snapshot(lot) | {"route": route}
+        )
         return lot
 
 
@@ -94,7 +100,9 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
                 raise InvalidInput(f"step {step.name} is manual; do not name a tool")
             lot.status = LotStatus.RUNNING
             s.add(lot)
-            audit.record(s, actor, "lot.track_in", "lot", lot_id, before=before, after=lot_snapshot(lot))
+            audit.record(
+                s, actor, "lot.track_in", "lot", lot_id, before=before, after=lot_snapshot(lot)
+            )
             return TrackIn(lot_id, step.name, None, None)
         if tool_id is None:
             raise InvalidInput(f"step {step.name} runs on a {step.tool_type}: name the tool")
@@ -109,7 +117,9 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
             raise InvalidState(f"tool {tool_id} is {tool.e10_state}; track-in needs standby")
         now = utcnow()
         if tool.lease_expires is None or tool.lease_expires < now:
-            raise InvalidState(f"tool {tool_id} has no live daemon (no lease); start 'pkgline daemon'")
+            raise InvalidState(
+                f"tool {tool_id} has no live daemon (no lease); start 'pkgline daemon'"
+            )
         assert step.recipe is not None
         recipe = s.exec(
             select(Recipe)
@@ -141,7 +151,8 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
             "lot",
             lot_id,
             before=before,
-            after=lot_snapshot(lot) | {"run_id": run.id, "recipe": f"{recipe.name} v{recipe.version}"},
+            after=lot_snapshot(lot)
+            | {"run_id": run.id, "recipe": f"{recipe.name} v{recipe.version}"},
         )
         return TrackIn(lot_id, step.name, tool_id, run.id)
 
@@ -166,14 +177,18 @@ def track_out(engine: Engine, actor: str, lot_id: str) -> Lot:
         lot = get_lot(s, lot_id)
         step = load_route(s, lot.route).step(lot.step_index)
         if lot.status != LotStatus.RUNNING:
-            raise InvalidState(f"lot {lot_id} is {lot.status}; only a running lot can be tracked out")
+            raise InvalidState(
+                f"lot {lot_id} is {lot.status}; only a running lot can be tracked out"
+            )
         if step.automated:
             raise InvalidState(
                 f"step {step.name} is run by the tool; the engine tracks the lot out when it ends"
             )
         before = lot_snapshot(lot)
         advance(s, lot)
-        audit.record(s, actor, "lot.track_out", "lot", lot_id, before=before, after=lot_snapshot(lot))
+        audit.record(
+            s, actor, "lot.track_out", "lot", lot_id, before=before, after=lot_snapshot(lot)
+        )
         return lot
 
 

@@ -77,8 +77,16 @@ def lots(engine: Engine, include_finished: bool = True) -> list[LotRow]:
             route = routes[lot.route]
             out.append(
                 LotRow(
-                    lot.id, lot.product, lot.route, route.step(lot.step_index).name, lot.step_index,
-                    len(route.steps), lot.status, lot.wafers, lot.tool_id, holds.get(lot.id),
+                    lot.id,
+                    lot.product,
+                    lot.route,
+                    route.step(lot.step_index).name,
+                    lot.step_index,
+                    len(route.steps),
+                    lot.status,
+                    lot.wafers,
+                    lot.tool_id,
+                    holds.get(lot.id),
                     lot.step_since,
                 )
             )
@@ -98,8 +106,11 @@ def tools(engine: Engine) -> list[ToolRow]:
                 run = s.get(Run, t.run_id)
                 lot_id = run.lot_id if run else None
             values = json.loads(t.last_values_json) if t.last_values_json else {}
-            out.append(ToolRow(t.id, t.type, t.e10_state, t.online, t.run_id, lot_id,
-                               t.lease_owner, values))
+            out.append(
+                ToolRow(
+                    t.id, t.type, t.e10_state, t.online, t.run_id, lot_id, t.lease_owner, values
+                )
+            )
         return out
 
 
@@ -128,9 +139,20 @@ def runs(engine: Engine, lot_id: str | None = None) -> list[RunRow]:
         for r in s.exec(q):
             assert r.id is not None
             out.append(
-                RunRow(r.id, r.lot_id, r.tool_id, r.step, f"{r.recipe_name} v{r.recipe_version}",
-                       r.status, r.outcome, r.reason, int(counts.get(r.id, 0)), r.started_at,
-                       r.ended_at, json.loads(r.summary_json) if r.summary_json else {})
+                RunRow(
+                    r.id,
+                    r.lot_id,
+                    r.tool_id,
+                    r.step,
+                    f"{r.recipe_name} v{r.recipe_version}",
+                    r.status,
+                    r.outcome,
+                    r.reason,
+                    int(counts.get(r.id, 0)),
+                    r.started_at,
+                    r.ended_at,
+                    json.loads(r.summary_json) if r.summary_json else {},
+                )
             )
         return out
 

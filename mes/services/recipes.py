@@ -40,12 +40,23 @@ def import_file(engine: Engine, actor: str, path: Path) -> Recipe:
                     "content; versions are immutable, raise [recipe].version"
                 )
             return existing
-        row = Recipe(name=parsed.name, version=parsed.version, kind=parsed.recipe.kind,
-                     body=text, digest=digest)
+        row = Recipe(
+            name=parsed.name,
+            version=parsed.version,
+            kind=parsed.recipe.kind,
+            body=text,
+            digest=digest,
+        )
         s.add(row)
         s.flush()
-        audit.record(s, actor, "recipe.import", "recipe", f"{parsed.name}@{parsed.version}",
-                     after={"digest": digest})
+        audit.record(
+            s,
+            actor,
+            "recipe.import",
+            "recipe",
+            f"{parsed.name}@{parsed.version}",
+            after={"digest": digest},
+        )
         return row
 
 
@@ -61,8 +72,15 @@ def approve(engine: Engine, actor: str, name: str, version: int) -> Recipe:
         row.approved_by = actor
         row.approved_at = utcnow()
         s.add(row)
-        audit.record(s, actor, "recipe.approve", "recipe", f"{name}@{version}",
-                     before={"approved": False}, after={"approved": True})
+        audit.record(
+            s,
+            actor,
+            "recipe.approve",
+            "recipe",
+            f"{name}@{version}",
+            before={"approved": False},
+            after={"approved": True},
+        )
         return row
 
 

@@ -96,8 +96,15 @@ def mark_started(engine: Engine, actor: str, run_id: int, start_c: float) -> Non
         before = {"e10_state": tool.e10_state}
         change_state(tool, E10State.PRODUCTIVE)
         s.add_all([run, tool])
-        audit.record(s, actor, "run.start", "run", str(run_id), before=before,
-                     after={"e10_state": tool.e10_state, "start_c": round(start_c, 2)})
+        audit.record(
+            s,
+            actor,
+            "run.start",
+            "run",
+            str(run_id),
+            before=before,
+            after={"e10_state": tool.e10_state, "start_c": round(start_c, 2)},
+        )
 
 
 def _run(s: Any, run_id: int) -> Run:
@@ -122,10 +129,26 @@ def record_alarm(
 ) -> None:
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.RUN_EXECUTE)
-        s.add(Alarm(tool_id=tool_id, run_id=run_id, lot_id=lot_id, kind=kind, code=code,
-                    message=message, t_program=t_program))
-        audit.record(s, actor, "alarm", "tool", tool_id, reason=message,
-                     after={"code": code, "run_id": run_id, "t_program": t_program})
+        s.add(
+            Alarm(
+                tool_id=tool_id,
+                run_id=run_id,
+                lot_id=lot_id,
+                kind=kind,
+                code=code,
+                message=message,
+                t_program=t_program,
+            )
+        )
+        audit.record(
+            s,
+            actor,
+            "alarm",
+            "tool",
+            tool_id,
+            reason=message,
+            after={"code": code, "run_id": run_id, "t_program": t_program},
+        )
 
 
 @dataclass(frozen=True)
@@ -195,5 +218,9 @@ def write_samples(engine: Engine, rows: Sequence[SampleRow]) -> int:
 def samples_of(engine: Engine, run_id: int) -> list[Sample]:
     with transaction(engine) as s:
         return list(
-            s.exec(select(Sample).where(Sample.run_id == run_id).order_by(col(Sample.t_program), col(Sample.id)))
+            s.exec(
+                select(Sample)
+                .where(Sample.run_id == run_id)
+                .order_by(col(Sample.t_program), col(Sample.id))
+            )
         )

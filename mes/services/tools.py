@@ -70,7 +70,9 @@ def release_leases(engine: Engine, owner: str) -> None:
         )
 
 
-def publish_values(engine: Engine, tool_id: str, online: bool, values: Mapping[str, object]) -> None:
+def publish_values(
+    engine: Engine, tool_id: str, online: bool, values: Mapping[str, object]
+) -> None:
     """Latest process values for the TUI (not a state change: not audited)."""
     with transaction(engine) as s:
         s.execute(
@@ -100,8 +102,16 @@ def set_state(s_engine: Engine, actor: str, tool_id: str, state: str, reason: st
         before = {"e10_state": tool.e10_state}
         change_state(tool, target)
         s.add(tool)
-        audit.record(s, actor, "tool.state", "tool", tool_id, reason=reason, before=before,
-                     after={"e10_state": tool.e10_state})
+        audit.record(
+            s,
+            actor,
+            "tool.state",
+            "tool",
+            tool_id,
+            reason=reason,
+            before=before,
+            after={"e10_state": tool.e10_state},
+        )
         return tool
 
 

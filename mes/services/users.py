@@ -40,8 +40,14 @@ def bootstrap(engine: Engine, admin: str, equipment: str = "equipment") -> bool:
             return False
         s.add(User(name=admin, roles=Role.ADMIN.value))
         s.add(User(name=equipment, roles=Role.EQUIPMENT.value))
-        audit.record(s, "system", "user.bootstrap", "user", admin,
-                     after={"admin": admin, "equipment": equipment})
+        audit.record(
+            s,
+            "system",
+            "user.bootstrap",
+            "user",
+            admin,
+            after={"admin": admin, "equipment": equipment},
+        )
         return True
 
 

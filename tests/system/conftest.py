@@ -22,11 +22,24 @@ def line_config(port: int, daemon_id: str = "daemon-1") -> LineConfig:
     return LineConfig(
         line=LineSection(name="test"),
         daemon=DaemonSection(
-            id=daemon_id, poll_interval_s=0.02, idle_poll_interval_s=0.2, claim_interval_s=0.05,
-            lease_ttl_s=5, sample_batch=200, flush_interval_s=0.2,
+            id=daemon_id,
+            poll_interval_s=0.02,
+            idle_poll_interval_s=0.2,
+            claim_interval_s=0.05,
+            lease_ttl_s=5,
+            sample_batch=200,
+            flush_interval_s=0.2,
         ),
-        tools=[ToolSection(id="OVEN-01", type="cure_oven", protocol="modbus", host="127.0.0.1",
-                           port=port, timeout_s=0.5)],
+        tools=[
+            ToolSection(
+                id="OVEN-01",
+                type="cure_oven",
+                protocol="modbus",
+                host="127.0.0.1",
+                port=port,
+                timeout_s=0.5,
+            )
+        ],
     )
 
 
@@ -43,11 +56,15 @@ class RunningDaemon:
 async def start_daemon(engine: Engine, port: int, daemon_id: str = "daemon-1") -> RunningDaemon:
     daemon = Daemon(line_config(port, daemon_id), engine)
     task = asyncio.create_task(daemon.run())
-    await wait_for(lambda: any(t.lease_owner == daemon_id and t.online for t in reads.tools(engine)))
+    await wait_for(
+        lambda: any(t.lease_owner == daemon_id and t.online for t in reads.tools(engine))
+    )
     return RunningDaemon(daemon, task)
 
 
-async def wait_for(cond: Callable[[], bool], timeout_s: float = 60.0, what: str = "condition") -> None:
+async def wait_for(
+    cond: Callable[[], bool], timeout_s: float = 60.0, what: str = "condition"
+) -> None:
     """Poll `cond` until true; fail the test on timeout (behaviour, not a timing assertion)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_s

@@ -21,7 +21,9 @@ def lot_left_pmc(engine: Engine, lot_id: str = "L001") -> bool:
 
 
 class TestPostMoldCure:
-    async def test_lot_cures_and_tracks_out_with_samples(self, line: Engine, oven: OvenSimulator) -> None:
+    async def test_lot_cures_and_tracks_out_with_samples(
+        self, line: Engine, oven: OvenSimulator
+    ) -> None:
         """pmc-175 runs on the oven; the lot tracks out to GRIND with its samples recorded."""
         async with daemon_on(line, oven.port):
             lot_at_pmc(line)
@@ -42,8 +44,10 @@ class TestPostMoldCure:
         assert (tool.e10_state, tool.run_id) == ("standby", None)
 
     async def test_heater_failure_in_soak_holds_lot(self, line: Engine) -> None:
-        """A zone heater failing mid-soak raises an alarm and holds the lot, naming zone, band, time."""
-        sim = OvenSimulator("127.0.0.1", 0, speed=SPEED, seed=2, faults=["heater_failure:zone=2,at=9000"])
+        """A heater failing mid-soak raises an alarm and holds the lot (zone, band, time)."""
+        sim = OvenSimulator(
+            "127.0.0.1", 0, speed=SPEED, seed=2, faults=["heater_failure:zone=2,at=9000"]
+        )
         await sim.start()
         try:
             async with daemon_on(line, sim.port):
@@ -77,8 +81,10 @@ class TestRestarts:
             await wait_for(lambda: len(runs.samples_of(line, run_id)) > 400, what="samples")
             await sim.stop()
             before = len(runs.samples_of(line, run_id))
-            await wait_for(lambda: any(a.code == "unreachable" for a in reads.alarms(line)),
-                           what="the comm alarm")
+            await wait_for(
+                lambda: any(a.code == "unreachable" for a in reads.alarms(line)),
+                what="the comm alarm",
+            )
             sim = OvenSimulator("127.0.0.1", port, speed=SPEED, seed=3)
             await sim.start()
             try:
@@ -92,7 +98,9 @@ class TestRestarts:
         assert len(runs.samples_of(line, run_id)) >= before
         assert reads.runs(line, "L001")[0].status == "aborted"
 
-    async def test_daemon_restart_reattaches_and_records_gap(self, line: Engine, oven: OvenSimulator) -> None:
+    async def test_daemon_restart_reattaches_and_records_gap(
+        self, line: Engine, oven: OvenSimulator
+    ) -> None:
         """A daemon stopped during the ramp and started again re-attaches and records the gap.
 
         The gap falls in the first ramp, so the guaranteed soak is fully seen and the
@@ -114,7 +122,6 @@ class TestRestarts:
         assert len(gaps) == 1
         assert "supervisor was not running" in gaps[0].message
         assert (gaps[0].t_program or 0) < 3600  # still in the first ramp
-
 
     async def test_gap_in_soak_holds_lot(self, line: Engine, oven: OvenSimulator) -> None:
         """Soak time the supervisor could not see is not guaranteed: the lot holds, gap named."""

@@ -21,6 +21,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from structlog.testing import capture_logs
 
 from drivers.cure_oven import registers as reg
+from simulators.errors import SimConfigError
 from simulators.oven import cli
 from simulators.oven.server import OvenSimulator
 
@@ -169,6 +170,16 @@ class TestPymodbusClient:
         assert await command(client, reg.CMD_RESET) == 0
         assert (await read_inputs(client))[reg.PROGRAM_STATE.address] == 0
 
+    async def test_data_and_refused_command_in_one_write_change_nothing(
+        self, client: AsyncModbusTcpClient
+    ) -> None:
+        """A write of command=start with segment_count=1 whose segment is a zero-rate ramp
+        is refused with 0x03, and segment_count stays 0: a request applies whole or not."""
+        rr = await client.write_registers(reg.COMMAND.address, [reg.CMD_START, 1], device_id=UNIT)
+        assert rr.exception_code == 0x03
+        hr = await client.read_holding_registers(reg.SEGMENT_COUNT.address, count=1)
+        assert hr.registers == [0]
+
     async def test_undocumented_addresses_are_refused_with_0x02(
         self, client: AsyncModbusTcpClient
     ) -> None:
@@ -258,6 +269,14 @@ class TestTiming:
             lag = oven.speed * 1.0 - sim_s
         assert sim_s > 2700
         assert lag < 300
+
+    async def test_busy_port_is_a_config_error_naming_the_port(self) -> None:
+        """A second simulator on a port already in use fails to start with SimConfigError."""
+        async with OvenSimulator("127.0.0.1", 0) as first:
+            second = OvenSimulator("127.0.0.1", first.port)
+            with pytest.raises(SimConfigError, match=f"port {first.port}: cannot listen"):
+                await second.start()
+            await second.stop()
 
     async def test_port_zero_binds_a_free_port(self) -> None:
         """Port 0 asks the OS for a free port; sim.port reports the one bound."""

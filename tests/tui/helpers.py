@@ -64,7 +64,8 @@ class Harness:
         await settle(self.pilot)
 
     async def type(self, text: str) -> None:
-        await self.press(*text)
+        await self.pilot.press(*text)
+        await settle(self.pilot)
 
     def table(self, name: str) -> DataTable[object]:
         return self.app.screen_stack[0].query_one(f"#{name}", DataTable)

@@ -205,7 +205,7 @@ class TestRefresh:
             assert [str(r.key.value) for r in table.ordered_rows] == ["L000", "L001", "L002"]
             assert table.cursor_row == 2
 
-    async def test_trend_follows_the_tool_run(self, busy_demo_line: Engine) -> None:
+    async def test_trend_follows_the_tool_run(self, busy_line: Engine) -> None:
         """The trend panel names the selected tool's run and lot."""
         async with running(busy_line) as h:
             trend = h.app.screen_stack[0].query_one("#trend")

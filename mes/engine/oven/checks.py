@@ -22,7 +22,7 @@ PROGRAM_DEVIATION_C = 2.0  # tool setpoint vs the recipe's profile: beyond this 
 
 def fmt_t(seconds: float) -> str:
     """Program time as 2h13m05s (t=7985 s)."""
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s (t={s} s)"
 
 
@@ -93,7 +93,8 @@ class OvenChecker:
             failing["o2"] = f"O2 {snap.o2_ppm:.0f} ppm above {atm.o2_ppm_max:g} ppm at {fmt_t(t)}"
         if snap.n2_flow_lpm < atm.n2_flow_min_lpm:
             failing["n2"] = (
-                f"N2 flow {snap.n2_flow_lpm:.1f} L/min below {atm.n2_flow_min_lpm:g} L/min at {fmt_t(t)}"
+                f"N2 flow {snap.n2_flow_lpm:.1f} L/min below {atm.n2_flow_min_lpm:g} L/min "
+                f"at {fmt_t(t)}"
             )
         if snap.door_open:
             failing["door"] = f"door open at {fmt_t(t)}"
@@ -165,4 +166,3 @@ class OvenChecker:
             },
             "program_time_s": round(self.last.program_time_s, 1) if self.last else None,
         }
-

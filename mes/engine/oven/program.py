@@ -12,5 +12,7 @@ def to_program(recipe: OvenRecipe) -> list[OvenProgramSegment]:
         if isinstance(seg, RampSegment):
             out.append(OvenProgramSegment(SegmentKind.RAMP, seg.target_c, seg.rate_c_per_min, 0.0))
         else:
-            out.append(OvenProgramSegment(SegmentKind.SOAK, seg.target_c, 0.0, seg.duration_min * 60))
+            out.append(
+                OvenProgramSegment(SegmentKind.SOAK, seg.target_c, 0.0, seg.duration_min * 60)
+            )
     return out

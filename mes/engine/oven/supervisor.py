@@ -56,20 +56,7 @@ class OvenRunSupervisor:
     async def start(self) -> bool:
         """Download, stamp and start; False (and the run finished as held) if it cannot."""
         try:
-            snap = await self.oven.read()
-            if snap.state is ProgramState.RUNNING:
-                raise DriverError(f"the oven is already running run {snap.run_id}")
-            await self.oven.download_program(to_program(self.recipe))
-            set_n2 = getattr(self.oven, "set_n2_flow", None)
-            if set_n2 is not None:
-                await set_n2(self.recipe.atmosphere.n2_setpoint_lpm)
-            await self.oven.stamp_run_id(self.run_id)
-            snap = await self.oven.read()
-            valid = [z for z in snap.zones_c if not math.isnan(z)]
-            start_c = sum(valid) / len(valid) if valid else snap.setpoint_c
-            limit = self.recipe.limits.start_temp_max_c
-            if start_c > limit:
-                raise DriverError(f"oven at {start_c:.1f} °C, a run starts at or below {limit:g} °C")
+            start_c = await self._prepare()
             await self.oven.start()
         except DriverError as exc:
             await self.recorder.alarm(self.run_id, "policy", "start_failed", str(exc), None)
@@ -81,6 +68,22 @@ class OvenRunSupervisor:
         self.checker = OvenChecker(self.recipe, start_c)
         log.info("run_started", run_id=self.run_id, start_c=round(start_c, 1))
         return True
+
+    async def _prepare(self) -> float:
+        """Download the program, set the purge, stamp the run id; the start temperature."""
+        snap = await self.oven.read()
+        if snap.state is ProgramState.RUNNING:
+            raise DriverError(f"the oven is already running run {snap.run_id}")
+        await self.oven.download_program(to_program(self.recipe))
+        await self.oven.set_n2_flow(self.recipe.atmosphere.n2_setpoint_lpm)
+        await self.oven.stamp_run_id(self.run_id)
+        snap = await self.oven.read()
+        valid = [z for z in snap.zones_c if not math.isnan(z)]
+        start_c = sum(valid) / len(valid) if valid else snap.setpoint_c
+        limit = self.recipe.limits.start_temp_max_c
+        if start_c > limit:
+            raise DriverError(f"oven at {start_c:.1f} °C, a run starts at or below {limit:g} °C")
+        return start_c
 
     async def reattach(self, start_c: float | None) -> None:
         """Rebuild enforcement state from the stored samples of a run in flight."""
@@ -106,7 +109,9 @@ class OvenRunSupervisor:
             except (ToolUnavailable, DriverError) as exc:
                 if self._unreachable_since is None:
                     self._unreachable_since = self.clock.monotonic()
-                    await self.recorder.alarm(self.run_id, "comm", "unreachable", str(exc), self._last_t)
+                    await self.recorder.alarm(
+                        self.run_id, "comm", "unreachable", str(exc), self._last_t
+                    )
                     await self.recorder.publish(False, {})
                 gap_pending, gap_reason = True, "tool unreachable"
                 await self.clock.sleep(self.settings.poll_interval_s)
@@ -117,7 +122,9 @@ class OvenRunSupervisor:
                 return await self._end(Verdict(False, [lost], self.checker.summary(), aborted=True))
             if gap_pending and self._last_t is not None:
                 await self.recorder.alarm(
-                    self.run_id, "gap", "gap",
+                    self.run_id,
+                    "gap",
+                    "gap",
                     f"no samples from {fmt_t(self._last_t)} to {fmt_t(snap.program_time_s)} "
                     f"({gap_reason})",
                     snap.program_time_s,
@@ -141,9 +148,11 @@ class OvenRunSupervisor:
                 try:
                     await self.oven.abort()
                 except DriverError as exc:
-                    log.error("abort_failed", run_id=self.run_id, error=str(exc))
+                    log.warning("abort_failed", run_id=self.run_id, error=str(exc))
                 reason = f"aborted on excursion: {events[0].message}"
-                return await self._end(Verdict(False, [reason], self.checker.summary(), aborted=True))
+                return await self._end(
+                    Verdict(False, [reason], self.checker.summary(), aborted=True)
+                )
             if snap.state is ProgramState.COMPLETE:
                 hold = self.recipe.on_excursion is ExcursionAction.HOLD_AT_END
                 reasons = self.checker.verdict_reasons(hold_on_excursion=hold)
@@ -153,8 +162,10 @@ class OvenRunSupervisor:
     def _lost(self, snap: OvenSnapshot) -> str | None:
         at = fmt_t(self._last_t) if self._last_t is not None else "start"
         if snap.run_id != self.run_id:
-            return (f"the oven no longer carries run {self.run_id} (it reports run {snap.run_id}); "
-                    f"program lost after {at}: tool restarted or reset")
+            return (
+                f"the oven no longer carries run {self.run_id} (it reports run {snap.run_id}); "
+                f"program lost after {at}: tool restarted or reset"
+            )
         if snap.state is ProgramState.ABORTED:
             return f"program aborted at the tool after {at}"
         if snap.state is ProgramState.FAULT:
@@ -168,9 +179,13 @@ class OvenRunSupervisor:
         new = snap.alarm_bits & ~self._alarm_bits
         self._alarm_bits = snap.alarm_bits
         return [
-            Event("tool", f"tool_{flag.name.lower()}",
-                  f"oven reports {flag.name.lower().replace('_', ' ')} at "
-                  f"{fmt_t(snap.program_time_s)}", snap.program_time_s)
+            Event(
+                "tool",
+                f"tool_{flag.name.lower()}",
+                f"oven reports {flag.name.lower().replace('_', ' ')} at "
+                f"{fmt_t(snap.program_time_s)}",
+                snap.program_time_s,
+            )
             for flag in OvenAlarm
             if new & flag and flag.name
         ]

@@ -18,15 +18,17 @@ def zone_name(zone: int) -> str:
 
 
 def to_values(snap: OvenSnapshot) -> dict[str, float | None]:
-    values: dict[str, float | None] = {SETPOINT: snap.setpoint_c, O2: snap.o2_ppm, N2: snap.n2_flow_lpm}
+    values: dict[str, float | None] = {
+        SETPOINT: snap.setpoint_c,
+        O2: snap.o2_ppm,
+        N2: snap.n2_flow_lpm,
+    }
     for z, t in enumerate(snap.zones_c, start=1):
         values[zone_name(z)] = None if math.isnan(t) else t
     return values
 
 
-def from_stored(
-    rows: Iterable[tuple[float, str, float | None]], run_id: int
-) -> list[OvenSnapshot]:
+def from_stored(rows: Iterable[tuple[float, str, float | None]], run_id: int) -> list[OvenSnapshot]:
     """Rebuild snapshots from stored samples so a re-attached checker can replay them."""
     by_t: dict[float, dict[str, float | None]] = {}
     for t, name, value in rows:

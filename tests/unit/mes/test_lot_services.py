@@ -93,7 +93,7 @@ class TestInputAndRoles:
         """An operator may not approve recipes; the refusal is in the audit trail."""
         from mes.services import recipes
 
-        with pytest.raises(PermissionDenied, match="recipe.approve"):
+        with pytest.raises(PermissionDenied, match=r"recipe\.approve"):
             recipes.approve(leased, "op1", "pmc-175", 1)
         with Session(leased) as s:
             denied = s.exec(select(Audit).where(Audit.action == "denied")).all()

@@ -20,7 +20,9 @@ def pmc() -> OvenRecipe:
     return load_oven_recipe(LIB / "pmc-175.toml")
 
 
-def snap(t: float, zones: tuple[float, ...], sp: float, o2: float = 5.0, n2: float = 50.0) -> OvenSnapshot:
+def snap(
+    t: float, zones: tuple[float, ...], sp: float, o2: float = 5.0, n2: float = 50.0
+) -> OvenSnapshot:
     return OvenSnapshot(ProgramState.RUNNING, 0, t, sp, zones, o2, n2, False, 0, 1)
 
 
