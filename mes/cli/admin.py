@@ -10,7 +10,6 @@ from mes.services import audit, reads, routes, tools, users
 from mes.services.tx import transaction
 
 
-
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     db = sub.add_parser("db", help="database: init")
     dsub = db.add_subparsers(dest="db_cmd", required=True)

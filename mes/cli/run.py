@@ -15,7 +15,6 @@ from mes.daemon.runner import Daemon
 from mes.services import users
 
 
-
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from simulators.oven import cli as oven_cli
 

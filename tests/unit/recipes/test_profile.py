@@ -51,7 +51,7 @@ def pmc() -> OvenRecipe:
 
 
 class TestPmc175:
-    """pmc-175 from 25 °C: 150 °C up at 2.5 °C/min (60 min), 240 min soak, 125 °C down at 2 (62.5)."""
+    """pmc-175 from 25 °C: up 150 °C at 2.5 °C/min (60 min), 240 min soak, down 125 °C at 2."""
 
     def test_segment_windows(self, pmc: OvenRecipe) -> None:
         """The ramp ends at 60 min, the soak at 300 min, the cool-down at 362.5 min."""
