@@ -11,7 +11,9 @@ from sqlmodel import col, func, select
 
 from mes.services.lots import load_route
 from mes.services.tx import transaction
-from mes.store.tables import Alarm, Hold, Lot, Run, Sample, Tool
+from mes.store.tables import Alarm, Hold, Lot, Recipe, Run, Sample, Tool
+from recipes.loader import parse_oven_recipe
+from recipes.profile import segment_at, setpoint_at, total_duration_s
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class LotRow:
     tool_id: str | None
     hold_reason: str | None
     step_since: datetime
+    tool_type: str | None = None  # the tool type the current step runs on; None: manual
 
     @property
     def on_hold(self) -> bool:
@@ -88,6 +91,7 @@ def lots(engine: Engine, include_finished: bool = True) -> list[LotRow]:
                     lot.tool_id,
                     holds.get(lot.id),
                     lot.step_since,
+                    route.step(lot.step_index).tool_type,
                 )
             )
         return out
@@ -157,8 +161,10 @@ def runs(engine: Engine, lot_id: str | None = None) -> list[RunRow]:
         return out
 
 
-def trend(engine: Engine, run_id: int, names: list[str]) -> dict[str, list[tuple[float, float]]]:
-    """Series (t_program, value) per sample name for one run, for the trend plot."""
+def trend(
+    engine: Engine, run_id: int, names: list[str], max_points: int = 400
+) -> dict[str, list[tuple[float, float]]]:
+    """Series (t_program, value) per sample name for one run, thinned to `max_points`."""
     series: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
     with transaction(engine) as s:
         q = (
@@ -169,4 +175,42 @@ def trend(engine: Engine, run_id: int, names: list[str]) -> dict[str, list[tuple
         for name, t, v in s.exec(q):
             if v is not None:
                 series[name].append((t, v))
+    for name, points in series.items():
+        if len(points) > max_points:
+            stride = -(-len(points) // max_points)
+            thinned = points[::stride]
+            if thinned[-1] != points[-1]:
+                thinned.append(points[-1])
+            series[name] = thinned
     return series
+
+
+@dataclass(frozen=True)
+class BandPoint:
+    t_program: float
+    setpoint_c: float
+    band_c: float
+
+
+def band(engine: Engine, run_id: int, points: int = 200) -> list[BandPoint]:
+    """The recipe's set-point and tolerance band over a run's program (for the trend)."""
+    with transaction(engine) as s:
+        run = s.get(Run, run_id)
+        if run is None or run.start_c is None:
+            return []
+        start_c = run.start_c
+        recipe_row = s.exec(
+            select(Recipe).where(
+                Recipe.name == run.recipe_name, Recipe.version == run.recipe_version
+            )
+        ).first()
+    if recipe_row is None:
+        return []
+    recipe = parse_oven_recipe(recipe_row.body, recipe_row.name)
+    total = total_duration_s(recipe, start_c)
+    out = []
+    for i in range(points + 1):
+        t = total * i / points
+        seg = recipe.segments[segment_at(recipe, t, start_c)]
+        out.append(BandPoint(t, setpoint_at(recipe, t, start_c), seg.band_c))
+    return out

@@ -82,7 +82,7 @@ def publish_values(
         )
 
 
-def set_state(s_engine: Engine, actor: str, tool_id: str, state: str, reason: str) -> Tool:
+def set_state(engine: Engine, actor: str, tool_id: str, state: str, reason: str) -> Tool:
     """An operator or engineer moves a tool between E10 states (not into productive)."""
     reason = check_reason(reason)
     try:
@@ -92,8 +92,8 @@ def set_state(s_engine: Engine, actor: str, tool_id: str, state: str, reason: st
         raise InvalidInput(f"state {state!r} is not one of: {valid}") from None
     if target is E10State.PRODUCTIVE:
         raise InvalidInput("state productive is set by runs, not by hand")
-    with transaction(s_engine) as s:
-        authorize(s_engine, s, actor, Permission.TOOL_STATE)
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.TOOL_STATE)
         tool = s.get(Tool, tool_id)
         if tool is None:
             raise NotFound(f"tool {tool_id!r} does not exist")

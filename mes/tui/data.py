@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from mes.services import reads
-from mes.services.lots import load_route
-from mes.services.tx import transaction
+from mes.services import reads, users
 from mes.store.tables import Alarm
 
 ALARM_LIMIT = 100
@@ -27,6 +25,7 @@ class Trend:
     run_id: int | None
     lot_id: str | None
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    band: list[reads.BandPoint] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -39,6 +38,7 @@ class Snapshot:
     step_tool_type: dict[str, str | None]
     alarms: list[Alarm]
     trend: Trend | None
+    actor_known: bool
 
 
 def zone_names(values: dict[str, float | None]) -> list[str]:
@@ -47,26 +47,22 @@ def zone_names(values: dict[str, float | None]) -> list[str]:
     return [k for _, k in sorted(found)]
 
 
-def load_snapshot(engine: Engine, trend_tool: str | None) -> Snapshot:
+def load_snapshot(engine: Engine, actor: str, trend_tool: str | None) -> Snapshot:
     """Blocking: read tools, lots, alarms and the trend of `trend_tool`'s run."""
     tools = reads.tools(engine)
     lots = reads.lots(engine, include_finished=False)
     return Snapshot(
         tools=tools,
         lots=lots,
-        step_tool_type=_step_tool_types(engine, lots),
+        step_tool_type=_step_tool_types(lots),
         alarms=reads.alarms(engine, limit=ALARM_LIMIT),
         trend=_trend(engine, tools, trend_tool),
+        actor_known=users.exists(engine, actor),
     )
 
 
-def _step_tool_types(engine: Engine, lots: list[reads.LotRow]) -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    with transaction(engine) as s:
-        routes = {name: load_route(s, name) for name in {lot.route for lot in lots}}
-    for lot in lots:
-        out[lot.id] = routes[lot.route].step(lot.step_index).tool_type
-    return out
+def _step_tool_types(lots: list[reads.LotRow]) -> dict[str, str | None]:
+    return {lot.id: lot.tool_type for lot in lots}
 
 
 def _trend(engine: Engine, tools: list[reads.ToolRow], tool_id: str | None) -> Trend | None:
@@ -77,4 +73,10 @@ def _trend(engine: Engine, tools: list[reads.ToolRow], tool_id: str | None) -> T
         return Trend(tool.id, None, None)
     zones = zone_names(tool.values) or [f"zone{z}_c" for z in range(1, _DEFAULT_ZONES + 1)]
     series = reads.trend(engine, tool.run_id, [SETPOINT, *zones])
-    return Trend(tool.id, tool.run_id, tool.lot_id, {k: v for k, v in series.items() if v})
+    return Trend(
+        tool.id,
+        tool.run_id,
+        tool.lot_id,
+        {k: v for k, v in series.items() if v},
+        reads.band(engine, tool.run_id),
+    )

@@ -75,7 +75,9 @@ class ActionModal(ModalScreen[str | None]):
         return str(self.query_one("#error", Static).content)
 
     def action_confirm(self) -> None:
-        self._run(self.query_one(Input).value)
+        # One transaction at a time: a second Enter must not run the action twice.
+        if not self.query_one(Input).disabled:
+            self._run(self.query_one(Input).value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

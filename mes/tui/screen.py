@@ -45,6 +45,8 @@ class MainScreen(Screen[None]):
         self.snapshot: Snapshot | None = None
         self._loading: Worker[None] | None = None
         self._db_error: str | None = None
+        self._moving: Worker[None] | None = None
+        self._warned_actor = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -77,7 +79,7 @@ class MainScreen(Screen[None]):
     @work(exclusive=True, group="refresh")
     async def _load(self, trend_tool: str | None) -> None:
         try:
-            snap = await asyncio.to_thread(load_snapshot, self.engine, trend_tool)
+            snap = await asyncio.to_thread(load_snapshot, self.engine, self.actor, trend_tool)
         except (SQLAlchemyError, DomainError) as exc:
             message = f"cannot read the database: {exc}"
             if message != self._db_error:  # say it once, not every second
@@ -89,6 +91,14 @@ class MainScreen(Screen[None]):
 
     def _apply(self, snap: Snapshot) -> None:
         self.snapshot = snap
+        if not snap.actor_known and not self._warned_actor:
+            self._warned_actor = True
+            self.notify(
+                f"user {self.actor!r} does not exist: every action will be refused",
+                severity="error",
+                markup=False,
+                timeout=30,
+            )
         tools = self.query_one(ToolsTable)
         tools.show(snap.tools)
         self.query_one(LotsTable).show(snap.lots)
@@ -209,9 +219,11 @@ class MainScreen(Screen[None]):
         )
 
     def action_track_out(self) -> None:
+        if self._moving is not None and not self._moving.is_finished:
+            return  # one track-out at a time: a repeated key must not move the lot twice
         lot = self._selected_lot()
         if lot is not None:
-            self._track_out(lot)
+            self._moving = self._track_out(lot)
 
     @work(exclusive=True, group="track-out")
     async def _track_out(self, lot: LotRow) -> None:

@@ -30,6 +30,12 @@ class TrendPlot(PlotextPlot):
                 self._line(trend.series[name], name.removesuffix("_c"))
             if SETPOINT in trend.series:
                 self._line(trend.series[SETPOINT], "SP", color="gray")
+            if trend.band and trend.series:
+                # The band as far as the run has got, so the x axis stays on the data.
+                t_now = max(points[-1][0] for points in trend.series.values())
+                seen = [b for b in trend.band if b.t_program <= t_now]
+                self._line([(b.t_program, b.setpoint_c - b.band_c) for b in seen], "band", "red")
+                self._line([(b.t_program, b.setpoint_c + b.band_c) for b in seen], "", "red")
         self.refresh()
 
     def _line(

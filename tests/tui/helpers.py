@@ -75,15 +75,17 @@ class Harness:
 
 
 @asynccontextmanager
-async def running(engine: Engine, refresh_s: float = NO_TICK_S) -> AsyncIterator[Harness]:
-    """Run LineApp as op1 until its first read has landed."""
+async def running(
+    engine: Engine, refresh_s: float = NO_TICK_S, actor: str = OPERATOR
+) -> AsyncIterator[Harness]:
+    """Run LineApp as `actor` until its first read has landed."""
     notes: list[Notification] = []
 
     def hook(message: Message) -> None:
         if isinstance(message, Notify):
             notes.append(message.notification)
 
-    app = LineApp(engine, OPERATOR, refresh_s)
+    app = LineApp(engine, actor, refresh_s)
     async with app.run_test(size=SIZE, message_hook=hook) as pilot:
         await settle(pilot)
         yield Harness(app, pilot, notes)

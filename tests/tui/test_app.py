@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Engine
 from textual.widgets import Input
 
-from mes.services import lots, reads
+from mes.services import lots, reads, tools
 from mes.tui.modals import ActionModal
 from tests.tui.helpers import OPERATOR, OVEN, Harness, column, running, settle, to_oven_step
 
@@ -205,8 +205,27 @@ class TestRefresh:
             assert [str(r.key.value) for r in table.ordered_rows] == ["L000", "L001", "L002"]
             assert table.cursor_row == 2
 
-    async def test_trend_follows_the_tool_run(self, busy_line: Engine) -> None:
-        """The trend panel names the selected tool's run and lot."""
+    async def test_trend_follows_the_selected_tool(self, busy_line: Engine) -> None:
+        """The trend shows the run of the tool under the Tools cursor; moving the cursor
+        to an idle tool says it has no run, and moving back shows the run again."""
+        tools.register(busy_line, "admin", "OVEN-02", "cure_oven")
         async with running(busy_line) as h:
             trend = h.app.screen_stack[0].query_one("#trend")
             assert trend.border_title == f"Trend · {OVEN} · run 1 · lot L002"
+            await h.press("down")
+            assert trend.border_title == "Trend · OVEN-02"
+            await h.press("up")
+            assert trend.border_title == f"Trend · {OVEN} · run 1 · lot L002"
+
+
+class TestActor:
+    async def test_unknown_actor_is_reported(self, demo_line: Engine) -> None:
+        """An actor that is not a user gets one error at start, and actions are refused."""
+        async with running(demo_line, actor="nobody") as h:
+            assert h.errors() == ["user 'nobody' does not exist: every action will be refused"]
+            await select_lot(h, "L001")
+            await h.press("h")
+            await h.type("test")
+            await h.press("enter")
+            assert "user 'nobody' does not exist" in modal(h).error
+        assert reads.holds(demo_line, "L001") == []
