@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 
 from mes.cli.common import EXIT_OK, actor_from, emit, engine_from, table
-from mes.services import lots, reads
+from mes.services import ledger, lots, reads
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -98,6 +98,7 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
     run_rows = reads.runs(engine, lot_id)
     hold_rows = reads.holds(engine, lot_id)
     alarm_rows = reads.alarms(engine, limit=200, lot_id=lot_id)
+    cures = ledger.cure_states(engine, lot_id)
     lines = [
         f"lot {row.id}  product {row.product}  route {row.route}  wafers {row.wafers}",
         f"step {row.step} ({row.step_index + 1}/{row.steps})  status {row.status}"
@@ -130,6 +131,24 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
             ],
         ),
         "",
+        "wafers (thermal ledger):",
+        table(
+            ["wafer", "slot", "material", "α", "Tg °C", "cures", "time > Tg", "last step"],
+            [
+                [
+                    w.wafer_id,
+                    str(w.slot),
+                    w.material or "",
+                    _f(w.alpha, 3),
+                    _f(w.tg_c, 1),
+                    str(w.cures),
+                    f"{w.time_above_tg_s / 60:.1f} min",
+                    w.last_step or "",
+                ]
+                for w in cures
+            ],
+        ),
+        "",
         f"alarms ({len(alarm_rows)}):",
         *[f"  [{a.kind}] {a.message}" for a in reversed(alarm_rows)],
     ]
@@ -141,5 +160,63 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
             "runs": [asdict(r) for r in run_rows],
             "holds": [h.model_dump() for h in hold_rows],
             "alarms": [a.model_dump() for a in alarm_rows],
+            "wafers": [asdict(w) for w in cures],
         },
     )
+
+
+def _f(value: float | None, digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def add_wafer_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("wafer", help="wafers: show a wafer's thermal ledger")
+    wsub = p.add_subparsers(dest="wafer_cmd", required=True)
+    w = wsub.add_parser("show", help="every thermal step of one wafer: α, Tg, time above Tg")
+    w.add_argument("wafer_id")
+
+
+def run_wafer(args: argparse.Namespace) -> int:
+    from mes.domain.errors import NotFound
+
+    engine = engine_from(args)
+    rows = ledger.history(engine, args.wafer_id)
+    if not rows and not any(
+        w.wafer_id == args.wafer_id
+        for w in ledger.cure_states(engine, args.wafer_id.rsplit("-W", 1)[0])
+    ):
+        raise NotFound(f"wafer {args.wafer_id!r} does not exist")
+    emit(
+        args,
+        table(
+            [
+                "step",
+                "run",
+                "material",
+                "α before",
+                "α after",
+                "Tg °C",
+                "time > Tg",
+                "peak °C",
+                "gaps",
+            ],
+            [
+                [
+                    e.step,
+                    str(e.run_id),
+                    e.material,
+                    f"{e.alpha_before:.3f}",
+                    f"{e.alpha_after:.3f}",
+                    f"{e.tg_after_c:.1f}",
+                    f"{e.time_above_tg_s / 60:.1f} min",
+                    f"{e.peak_c:.1f}",
+                    str(e.gaps),
+                ]
+                for e in rows
+            ],
+        )
+        if rows
+        else f"wafer {args.wafer_id}: no thermal history yet",
+        [e.model_dump() for e in rows],
+    )
+    return EXIT_OK

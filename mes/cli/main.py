@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lot.add_parser(sub)
+    lot.add_wafer_parser(sub)
     recipe.add_parser(sub)
     admin.add_parsers(sub)
     run.add_parsers(sub)
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "lot": lot.run,
+    "wafer": lot.run_wafer,
     "recipe": recipe.run,
     "db": admin.run,
     "user": admin.run,

@@ -31,14 +31,50 @@ class DaemonSection(_Strict):
     flush_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
 
 
+class OpcUaSecurity(_Strict):
+    """OPC UA security: Basic256Sha256 Sign&Encrypt with a user unless `mode = "none"`.
+
+    Secrets never live here: the password comes from an environment variable.
+    """
+
+    mode: Literal["sign_encrypt", "none"] = "sign_encrypt"
+    server_cert: Path | None = None  # the tool's certificate, pinned
+    client_cert_dir: Path = Path("var/pki/client")
+    username: str | None = None
+    password_env: str | None = None
+
+    @model_validator(mode="after")
+    def _secure_needs_trust_and_user(self) -> OpcUaSecurity:
+        if self.mode == "sign_encrypt":
+            missing = [
+                k for k in ("server_cert", "username", "password_env") if getattr(self, k) is None
+            ]
+            if missing:
+                raise ValueError(
+                    f'security: {", ".join(missing)} required with mode = "sign_encrypt" '
+                    '(or set mode = "none" to opt out explicitly)'
+                )
+        return self
+
+
 class ToolSection(_Strict):
     id: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
-    type: Literal["cure_oven"]
-    protocol: Literal["modbus"]
+    type: Literal["cure_oven", "molding_press"]
+    protocol: Literal["modbus", "opcua"]
     host: str
     port: Annotated[int, Field(ge=1, le=65535)]
     unit: Annotated[int, Field(ge=0, le=247)] = 1
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 1.0
+    security: OpcUaSecurity | None = None
+
+    @model_validator(mode="after")
+    def _protocol_fits_type(self) -> ToolSection:
+        expected = {"cure_oven": "modbus", "molding_press": "opcua"}[self.type]
+        if self.protocol != expected:
+            raise ValueError(f"protocol: a {self.type} speaks {expected}, not {self.protocol}")
+        if self.protocol == "opcua" and self.security is None:
+            raise ValueError("security: required for an OPC UA tool ([tools.security])")
+        return self
 
 
 class LineConfig(_Strict):

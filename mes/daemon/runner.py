@@ -10,18 +10,25 @@ from sqlalchemy.engine import Engine
 
 from drivers.core.clock import Clock, MonotonicClock
 from drivers.core.errors import DriverError
-from drivers.cure_oven.driver import ModbusOven
+from drivers.core.oven import Oven
+from drivers.core.press import MoldingPress
 from mes.daemon.config import LineConfig
 from mes.daemon.ingest import SampleBuffer
 from mes.daemon.recorder import ServiceRecorder
-from mes.daemon.tools import build_oven
+from mes.daemon.tools import build_oven, build_press
 from mes.engine.oven.supervisor import OvenRunSupervisor, SupervisorSettings
-from mes.engine.oven.values import to_values
-from mes.services import runs, tools
+from mes.engine.oven.values import to_values as oven_values
+from mes.engine.press.supervisor import PressRunSupervisor
+from mes.engine.press.supervisor import to_values as press_values
+from mes.services import lots, runs, tools
 from mes.services.runs import RunTicket
 from recipes.loader import parse_oven_recipe
+from recipes.materials import parse_material
+from recipes.muf import parse_muf_recipe
 
 log = structlog.get_logger(__name__)
+
+QTIME_CHECK_S = 10.0  # how often waiting lots are checked against their queue-time limit
 
 
 class Daemon:
@@ -33,13 +40,18 @@ class Daemon:
         self.clock: Clock = clock or MonotonicClock()
         self.actor = config.daemon.actor
         self.owner = config.daemon.id
-        self.ovens: dict[str, ModbusOven] = {
+        self.ovens: dict[str, Oven] = {
             t.id: build_oven(t, self.clock) for t in config.tools if t.type == "cure_oven"
         }
+        self.presses: dict[str, MoldingPress] = {
+            t.id: build_press(t, self.clock) for t in config.tools if t.type == "molding_press"
+        }
+        self.tool_ids = [t.id for t in config.tools]
         self.buffer = SampleBuffer(engine, batch=config.daemon.sample_batch)
         self.leased: set[str] = set()
         self.runs: dict[str, asyncio.Task[None]] = {}  # tool id → its supervising task
         self._stop = asyncio.Event()
+        self._next_qtime_check = 0.0
 
     def stop(self) -> None:
         self._stop.set()
@@ -52,7 +64,7 @@ class Daemon:
             asyncio.create_task(self._flusher(), name="flusher"),
             asyncio.create_task(self._idle_monitor(), name="idle-monitor"),
         ]
-        log.info("daemon_started", daemon=self.owner, tools=list(self.ovens))
+        log.info("daemon_started", daemon=self.owner, tools=self.tool_ids)
         try:
             while not self._stop.is_set():
                 await self._heartbeat()
@@ -66,6 +78,8 @@ class Daemon:
             await self.buffer.flush()
             for oven in self.ovens.values():
                 await oven.close()
+            for press in self.presses.values():
+                await press.close()
             await asyncio.to_thread(tools.release_leases, self.engine, self.owner)
             log.info("daemon_stopped", daemon=self.owner, samples=self.buffer.written)
 
@@ -85,6 +99,11 @@ class Daemon:
                 self._spawn(ticket, reattach=True)
 
     async def _claim(self) -> None:
+        now = self.clock.monotonic()
+        if now >= self._next_qtime_check:
+            self._next_qtime_check = now + QTIME_CHECK_S
+            for lot_id in await asyncio.to_thread(lots.enforce_qtime, self.engine, self.actor):
+                log.warning("qtime_hold", lot_id=lot_id)
         free = [t for t in self.leased if t not in self.runs]
         for ticket in await asyncio.to_thread(runs.claim, self.engine, self.actor, free):
             self._spawn(ticket, reattach=False)
@@ -103,20 +122,44 @@ class Daemon:
         task.add_done_callback(forget)
 
     async def _supervise(self, ticket: RunTicket, reattach: bool) -> None:
-        oven = self.ovens[ticket.tool_id]
-        recipe = parse_oven_recipe(
-            ticket.recipe_body, f"{ticket.recipe_name} v{ticket.recipe_version}"
-        )
         recorder = ServiceRecorder(self.engine, self.actor, ticket.tool_id, self.buffer)
         recorder.lot_id = ticket.lot_id
-        settings = SupervisorSettings(poll_interval_s=self.config.daemon.poll_interval_s)
-        sup = OvenRunSupervisor(oven, recipe, ticket.run_id, recorder, self.clock, settings)
+        poll = self.config.daemon.poll_interval_s
+        source = f"{ticket.recipe_name} v{ticket.recipe_version}"
+        sup: OvenRunSupervisor | PressRunSupervisor
+        if ticket.recipe_kind == "muf":
+            muf = parse_muf_recipe(ticket.recipe_body, source)
+            material = parse_material(ticket.material_body or "", ticket.material_name or "?")
+            sup = PressRunSupervisor(
+                self.presses[ticket.tool_id],
+                muf,
+                material.kinetics,
+                material.name,
+                ticket.run_id,
+                ticket.wafer_ids,
+                recorder,
+                self.clock,
+                poll,
+            )
+        else:
+            sup = OvenRunSupervisor(
+                self.ovens[ticket.tool_id],
+                parse_oven_recipe(ticket.recipe_body, source),
+                ticket.run_id,
+                recorder,
+                self.clock,
+                SupervisorSettings(poll_interval_s=poll),
+                list(ticket.cure_inputs),
+            )
         with structlog.contextvars.bound_contextvars(
             run_id=ticket.run_id, lot_id=ticket.lot_id, tool_id=ticket.tool_id
         ):
             try:
                 if reattach:
-                    await sup.reattach(ticket.start_c)
+                    if isinstance(sup, OvenRunSupervisor):
+                        await sup.reattach(ticket.start_c)
+                    else:
+                        await sup.reattach()
                 elif not await sup.start():
                     return
                 await sup.supervise()
@@ -134,15 +177,21 @@ class Daemon:
     async def _idle_monitor(self) -> None:
         """Poll tools without a run so operators see live values and online state."""
         while True:
-            for tool_id, oven in self.ovens.items():
+            for tool_id in self.tool_ids:
                 if tool_id in self.runs or tool_id not in self.leased:
                     continue
                 try:
-                    snap = await oven.read()
-                    values = to_values(snap) | {"t_program": snap.program_time_s}
+                    values = await self._idle_values(tool_id)
                     await asyncio.to_thread(
                         tools.publish_values, self.engine, tool_id, True, values
                     )
                 except DriverError:
                     await asyncio.to_thread(tools.publish_values, self.engine, tool_id, False, {})
             await asyncio.sleep(self.config.daemon.idle_poll_interval_s)
+
+    async def _idle_values(self, tool_id: str) -> dict[str, float | None]:
+        if tool_id in self.ovens:
+            snap = await self.ovens[tool_id].read()
+            return oven_values(snap) | {"t_program": snap.program_time_s}
+        press = await self.presses[tool_id].read()
+        return press_values(press) | {"t_program": press.job_time_s}

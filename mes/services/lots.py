@@ -23,7 +23,7 @@ from mes.domain.routes import Route, parse_route
 from mes.services import audit
 from mes.services.auth import authorize
 from mes.services.tx import transaction
-from mes.store.tables import Hold, Lot, Recipe, Run, Tool, utcnow
+from mes.store.tables import Hold, Lot, Recipe, Run, Tool, Wafer, utcnow
 from mes.store.tables import Route as RouteRow
 
 
@@ -32,6 +32,11 @@ class RunStatus:
     RUNNING = "running"
     COMPLETED = "completed"
     ABORTED = "aborted"
+
+
+def wafer_id(lot_id: str, slot: int) -> str:
+    """Wafer ids are the lot id and the carrier slot: L001-W07."""
+    return f"{lot_id}-W{slot:02d}"
 
 
 def lot_snapshot(lot: Lot) -> dict[str, object]:
@@ -72,6 +77,10 @@ def create(
         lot = Lot(id=lot_id, product=product, route=route, status=LotStatus.WAITING, wafers=wafers)
         s.add(lot)
         s.flush()
+        s.add_all(
+            Wafer(id=wafer_id(lot_id, slot), lot_id=lot_id, slot=slot)
+            for slot in range(1, wafers + 1)
+        )
         audit.record(
             s, actor, "lot.create", "lot", lot_id, after=lot_snapshot(lot) | {"route": route}
         )
@@ -88,6 +97,8 @@ class TrackIn:
 
 def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None) -> TrackIn:
     """Track a lot in at its current step: on a tool (writes a run request) or manually."""
+    if enforce_qtime(engine, actor, lot_id):
+        raise InvalidState(f"lot {lot_id} exceeded its queue-time limit and is now on hold")
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.LOT_MOVE)
         lot = get_lot(s, lot_id)
@@ -240,3 +251,32 @@ def release(engine: Engine, actor: str, lot_id: str, reason: str) -> list[Hold]:
 
 def queue_time(lot: Lot) -> timedelta:
     return utcnow() - lot.step_since
+
+
+def qtime_reason(lot: Lot) -> str:
+    assert lot.qtime_deadline is not None
+    late = utcnow() - lot.qtime_deadline
+    return (
+        f"Q-time exceeded: {lot.qtime_step} had to start by "
+        f"{lot.qtime_deadline:%Y-%m-%d %H:%M} UTC ({late.total_seconds() / 3600:.1f} h late)"
+    )
+
+
+def enforce_qtime(engine: Engine, actor: str, lot_id: str | None = None) -> list[str]:
+    """Hold every waiting lot past its queue-time deadline (one lot, or all). Returns them."""
+    now = utcnow()
+    held = []
+    with transaction(engine) as s:
+        q = select(Lot).where(
+            col(Lot.qtime_deadline).is_not(None),
+            col(Lot.qtime_deadline) < now,
+            Lot.status == LotStatus.WAITING,
+        )
+        if lot_id is not None:
+            q = q.where(Lot.id == lot_id)
+        for lot in s.exec(q):
+            if any(h.reason.startswith("Q-time exceeded") for h in active_holds(s, lot.id)):
+                continue
+            place_hold(s, actor, lot.id, qtime_reason(lot))
+            held.append(lot.id)
+    return held

@@ -5,16 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from mes.domain.errors import InvalidInput, InvalidState, NotFound
 from mes.domain.roles import Permission
 from mes.services import audit
 from mes.services.auth import authorize
 from mes.services.tx import transaction
-from mes.store.tables import Recipe, utcnow
+from mes.store.tables import Material, Recipe, utcnow
 from recipes.errors import RecipeError
-from recipes.loader import parse_oven_recipe, recipe_digest
+from recipes.loader import parse_recipe, recipe_digest
+from recipes.materials import material_path
+from recipes.muf import MufRecipe, material_for
 
 
 def import_file(engine: Engine, actor: str, path: Path) -> Recipe:
@@ -24,12 +26,19 @@ def import_file(engine: Engine, actor: str, path: Path) -> Recipe:
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read ({exc.strerror})") from None
     try:
-        parsed = parse_oven_recipe(text, str(path))
+        parsed = parse_recipe(text, str(path))
+        material = None
+        if isinstance(parsed, MufRecipe):
+            material_for(parsed, str(path))  # the referenced file exists and is valid
+            body = material_path(parsed.material).read_text(encoding="utf-8")
+            material = (parsed.material, body)
     except RecipeError as exc:
         raise InvalidInput(str(exc)) from None
     digest = recipe_digest(text)
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.RECIPE_IMPORT)
+        if material is not None:
+            _store_material(s, actor, *material)
         existing = s.exec(
             select(Recipe).where(Recipe.name == parsed.name, Recipe.version == parsed.version)
         ).first()
@@ -87,3 +96,17 @@ def approve(engine: Engine, actor: str, name: str, version: int) -> Recipe:
 def listing(engine: Engine) -> list[Recipe]:
     with transaction(engine) as s:
         return list(s.exec(select(Recipe).order_by(col(Recipe.name), col(Recipe.version))))
+
+
+def _store_material(s: Session, actor: str, name: str, body: str) -> None:
+    """Materials are immutable too: a changed file under the same name is refused."""
+    digest = recipe_digest(body)
+    row = s.get(Material, name)
+    if row is not None:
+        if row.digest != digest:
+            raise InvalidState(
+                f"material {name} already exists with other content; name a new grade/version"
+            )
+        return
+    s.add(Material(name=name, body=body, digest=digest))
+    audit.record(s, actor, "material.import", "material", name, after={"digest": digest})

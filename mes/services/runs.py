@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, update
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from mes.domain.equipment import E10State
 from mes.domain.errors import NotFound
 from mes.domain.roles import Permission
-from mes.services import audit
+from mes.services import audit, ledger
 from mes.services.auth import authorize
-from mes.services.lots import RunStatus, advance, get_lot, lot_snapshot, place_hold
+from mes.services.ledger import CureRecord, WaferCureInput
+from mes.services.lots import RunStatus, advance, get_lot, load_route, lot_snapshot, place_hold
 from mes.services.tools import change_state
 from mes.services.tx import transaction
-from mes.store.tables import Alarm, Lot, Recipe, Run, Sample, Tool, utcnow
+from mes.store.tables import Alarm, Lot, Material, Recipe, Run, Sample, Tool, Wafer, utcnow
+from recipes.muf import parse_muf_recipe
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,40 @@ class RunTicket:
     recipe_body: str
     start_c: float | None
     status: str
+    recipe_kind: str = "oven"
+    wafer_ids: tuple[str, ...] = ()  # the lot's active wafers, by slot (a press cycle each)
+    material_name: str | None = None  # for a molding run: the EMC grade
+    material_body: str | None = None
+    cure_inputs: tuple[WaferCureInput, ...] = ()  # for an oven run: each molded wafer's state
 
 
-def _ticket(s: Any, run: Run) -> RunTicket:
+def _ticket(s: Session, run: Run) -> RunTicket:
     recipe = s.exec(
         select(Recipe).where(Recipe.name == run.recipe_name, Recipe.version == run.recipe_version)
     ).one()
     assert run.id is not None
+    wafer_ids = tuple(
+        w.id
+        for w in s.exec(
+            select(Wafer)
+            .where(Wafer.lot_id == run.lot_id, Wafer.status == "active")
+            .order_by(col(Wafer.slot))
+        )
+    )
+    material_name = material_body = None
+    cure_inputs: tuple[WaferCureInput, ...] = ()
+    if recipe.kind == "muf":
+        muf = parse_muf_recipe(recipe.body, f"{recipe.name} v{recipe.version}")
+        material = s.get(Material, muf.material)
+        material_name = muf.material
+        material_body = material.body if material else None
+    else:
+        targets = {}
+        for mold in ledger.mold_recipes_of(s, run.lot_id):
+            muf = parse_muf_recipe(mold.body, f"{mold.name} v{mold.version}")
+            if muf.pmc_recipe == run.recipe_name:
+                targets[mold.name] = muf.targets.alpha_after_pmc
+        cure_inputs = tuple(ledger.inputs_for(s, run.lot_id, run.recipe_name, targets))
     return RunTicket(
         run.id,
         run.lot_id,
@@ -51,6 +80,11 @@ def _ticket(s: Any, run: Run) -> RunTicket:
         recipe.body,
         run.start_c,
         run.status,
+        recipe.kind,
+        wafer_ids,
+        material_name,
+        material_body,
+        cure_inputs,
     )
 
 
@@ -91,6 +125,11 @@ def mark_started(engine: Engine, actor: str, run_id: int, start_c: float) -> Non
         run = _run(s, run_id)
         run.started_at = utcnow()
         run.start_c = start_c
+        lot = get_lot(s, run.lot_id)
+        if lot.qtime_step == run.step:  # the timed step has started: the Q-time clock stops
+            lot.qtime_deadline = None
+            lot.qtime_step = None
+            s.add(lot)
         tool = s.get(Tool, run.tool_id)
         assert tool is not None
         before = {"e10_state": tool.e10_state}
@@ -159,6 +198,8 @@ class Verdict:
     reasons: list[str]
     summary: dict[str, Any]
     aborted: bool = False
+    cures: list[CureRecord] = field(default_factory=list)
+    qtime_h: float | None = None  # on track-out: the next step must start within this
 
 
 def finish(engine: Engine, actor: str, run_id: int, verdict: Verdict) -> Lot:
@@ -179,8 +220,13 @@ def finish(engine: Engine, actor: str, run_id: int, verdict: Verdict) -> Lot:
         run.summary_json = json.dumps(verdict.summary, default=str)
         tool.run_id = None
         change_state(tool, E10State.UNSCHEDULED_DOWN if verdict.aborted else E10State.STANDBY)
+        ledger.write_entries(s, run, verdict.cures)
         if verdict.passed:
             advance(s, lot)
+            if verdict.qtime_h is not None:
+                lot.qtime_deadline = utcnow() + timedelta(hours=verdict.qtime_h)
+                lot.qtime_step = load_route(s, lot.route).step(lot.step_index).name
+                s.add(lot)
         else:
             lot.status = "waiting"
             lot.tool_id = None

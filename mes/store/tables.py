@@ -40,6 +40,15 @@ class Recipe(SQLModel, table=True):
     imported_at: datetime = Field(default_factory=utcnow)
 
 
+class Material(SQLModel, table=True):
+    """An EMC grade's cure kinetics, stored as imported (the engine's model input)."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    body: str
+    digest: str
+    imported_at: datetime = Field(default_factory=utcnow)
+
+
 class Lot(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=32)
     product: str
@@ -50,6 +59,36 @@ class Lot(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     step_since: datetime = Field(default_factory=utcnow)
     tool_id: str | None = None
+    qtime_deadline: datetime | None = None  # the lot must start its next timed step by then
+    qtime_step: str | None = None  # the step the deadline is for
+
+
+class Wafer(SQLModel, table=True):
+    """A reconstituted wafer: its own record, because its dies came from different sources."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    lot_id: str = Field(foreign_key="lot.id", index=True)
+    slot: int
+    status: str = "active"
+    material: str | None = None  # EMC grade it was molded with
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CureEntry(SQLModel, table=True):
+    """The thermal ledger: one row per wafer per thermal step (mold, PMC, dielectric cures)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    wafer_id: str = Field(foreign_key="wafer.id", index=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    step: str
+    material: str
+    alpha_before: float
+    alpha_after: float
+    tg_after_c: float
+    time_above_tg_s: float
+    peak_c: float
+    gaps: int = 0
+    recorded_at: datetime = Field(default_factory=utcnow)
 
 
 class Hold(SQLModel, table=True):

@@ -14,24 +14,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from drivers.core.oven import OvenSnapshot
+from mes.engine.events import Event, fmt_t
 from recipes.oven import OvenRecipe, SoakSegment
 from recipes.profile import segment_at, segment_windows, setpoint_at
 
 PROGRAM_DEVIATION_C = 2.0  # tool setpoint vs the recipe's profile: beyond this the program differs
-
-
-def fmt_t(seconds: float) -> str:
-    """Program time as 2h13m05s (t=7985 s)."""
-    s = round(seconds)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s (t={s} s)"
-
-
-@dataclass(frozen=True)
-class Event:
-    kind: str  # "excursion" (our enforcement) or "tool" (the tool's own alarm bits)
-    code: str
-    message: str
-    t_program: float
 
 
 @dataclass

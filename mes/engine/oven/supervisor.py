@@ -8,6 +8,7 @@ program ends, gives the verdict (track out, or hold with the reasons).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -16,10 +17,13 @@ import structlog
 from drivers.core.clock import Clock
 from drivers.core.errors import DriverError, ToolUnavailable
 from drivers.core.oven import Oven, OvenAlarm, OvenSnapshot, ProgramState
-from mes.engine.oven.checks import Event, OvenChecker, fmt_t
+from mes.engine.cure import WaferCureTracker
+from mes.engine.events import Event, fmt_t
+from mes.engine.oven.checks import OvenChecker
 from mes.engine.oven.program import to_program
 from mes.engine.oven.values import from_stored, to_values
 from mes.engine.recorder import RunRecorder
+from mes.services.ledger import WaferCureInput
 from mes.services.runs import Verdict
 from recipes.oven import ExcursionAction, OvenRecipe
 
@@ -41,6 +45,7 @@ class OvenRunSupervisor:
         recorder: RunRecorder,
         clock: Clock,
         settings: SupervisorSettings | None = None,
+        cure_inputs: list[WaferCureInput] | None = None,
     ) -> None:
         self.oven = oven
         self.recipe = recipe
@@ -52,6 +57,8 @@ class OvenRunSupervisor:
         self._unreachable_since: float | None = None
         self._last_t: float | None = None
         self._alarm_bits = 0
+        # The ledger: each molded wafer's α, integrated from the chamber temperature.
+        self.cures = WaferCureTracker(cure_inputs or [])
 
     async def start(self) -> bool:
         """Download, stamp and start; False (and the run finished as held) if it cannot."""
@@ -94,6 +101,7 @@ class OvenRunSupervisor:
         self.checker = OvenChecker(self.recipe, start_c)
         for snap in snaps:
             self.checker.observe(snap)  # events were recorded the first time round
+            self._advance_cure(snap, after_gap=False)
         self._last_t = snaps[-1].program_time_s if snaps else None
         log.info("run_reattached", run_id=self.run_id, replayed=len(snaps), last_t=self._last_t)
 
@@ -119,7 +127,7 @@ class OvenRunSupervisor:
             self._unreachable_since = None
             lost = self._lost(snap)
             if lost is not None:
-                return await self._end(Verdict(False, [lost], self.checker.summary(), aborted=True))
+                return await self._end(Verdict(False, [lost], self._summary(), aborted=True))
             if gap_pending and self._last_t is not None:
                 await self.recorder.alarm(
                     self.run_id,
@@ -135,6 +143,7 @@ class OvenRunSupervisor:
                 events = []
             else:
                 events = self.checker.observe(snap, after_gap=gap_pending)
+                self._advance_cure(snap, gap_pending)
             gap_pending = False
             self._last_t = snap.program_time_s
             values = to_values(snap)
@@ -150,13 +159,12 @@ class OvenRunSupervisor:
                 except DriverError as exc:
                     log.warning("abort_failed", run_id=self.run_id, error=str(exc))
                 reason = f"aborted on excursion: {events[0].message}"
-                return await self._end(
-                    Verdict(False, [reason], self.checker.summary(), aborted=True)
-                )
+                return await self._end(Verdict(False, [reason], self._summary(), aborted=True))
             if snap.state is ProgramState.COMPLETE:
                 hold = self.recipe.on_excursion is ExcursionAction.HOLD_AT_END
                 reasons = self.checker.verdict_reasons(hold_on_excursion=hold)
-                return await self._end(Verdict(not reasons, reasons, self.checker.summary()))
+                reasons += self.cures.shortfalls()
+                return await self._end(Verdict(not reasons, reasons, self._summary()))
             await self.clock.sleep(self.settings.poll_interval_s)
 
     def _lost(self, snap: OvenSnapshot) -> str | None:
@@ -194,7 +202,22 @@ class OvenRunSupervisor:
         log.warning("excursion", run_id=self.run_id, code=ev.code, message=ev.message)
         await self.recorder.alarm(self.run_id, ev.kind, ev.code, ev.message, ev.t_program)
 
+    def _advance_cure(self, snap: OvenSnapshot, after_gap: bool) -> None:
+        valid = [z for z in snap.zones_c if not math.isnan(z)]
+        if valid:
+            self.cures.advance(snap.program_time_s, sum(valid) / len(valid), after_gap)
+
+    def _summary(self) -> dict[str, object]:
+        assert self.checker is not None
+        summary = self.checker.summary()
+        if self.cures.inputs:
+            alphas = [r.alpha_after for r in self.cures.records()]
+            summary["alpha_min"] = round(min(alphas), 4)
+            summary["alpha_max"] = round(max(alphas), 4)
+        return summary
+
     async def _end(self, verdict: Verdict) -> Verdict:
+        verdict = dataclasses.replace(verdict, cures=self.cures.records())
         await self.recorder.finish(self.run_id, verdict)
         log.info("run_finished", run_id=self.run_id, passed=verdict.passed, reasons=verdict.reasons)
         return verdict

@@ -1,0 +1,1 @@
+"""Molding press runs: MUF cure cycles, bands, per-wafer degree of cure."""
