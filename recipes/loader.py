@@ -1,23 +1,29 @@
-"""Read oven recipes from TOML, with errors that name the file, the field and the limit."""
+"""Read recipes from TOML, with errors that name the file, the field and the limit.
+
+Two kinds of recipe exist, told apart by `[recipe].kind`: "oven" (a ramp
+profile, `OvenRecipe`) and "muf" (a molding-press cure cycle, `MufRecipe`).
+`parse_recipe` / `load_recipe` take either; the kind-specific functions refuse
+the other kind.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
-
-from recipes.errors import Problem, RecipeError, show_value
-from recipes.explain import explain
+from recipes.errors import Problem, RecipeError, show_value, toml_type
+from recipes.muf import MufRecipe
 from recipes.oven import OvenRecipe, RampSegment
+from recipes.source import parse_toml, read_text, validate
 
-# Python 3.11's TOMLDecodeError has no lineno/colno (3.14 adds them); its
-# message ends "(at line 3, column 9)".
-_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_AT_END = " (at end of document)"
+Recipe = OvenRecipe | MufRecipe
+RECIPE_KINDS: dict[str, type[OvenRecipe] | type[MufRecipe]] = {
+    "oven": OvenRecipe,
+    "muf": MufRecipe,
+}
 
 
 def parse_oven_recipe(text: str, source: str = "<string>") -> OvenRecipe:
@@ -25,14 +31,13 @@ def parse_oven_recipe(text: str, source: str = "<string>") -> OvenRecipe:
 
     Raises `RecipeError` listing every problem pydantic found, one per line.
     """
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(source, [_syntax_problem(exc, text)]) from None
-    try:
-        return OvenRecipe.model_validate(data)
-    except ValidationError as exc:
-        raise RecipeError(source, explain(exc, OvenRecipe)) from None
+    data = parse_toml(text, source)
+    header = data.get("recipe")
+    kind = header.get("kind") if isinstance(header, dict) else None
+    if kind == "muf":  # one clear line instead of every key the kinds differ in
+        message = "must be 'oven' (this is a MUF recipe; parse_recipe reads both)"
+        raise RecipeError(source, [Problem("recipe.kind", message, show_value(kind))])
+    return validate(OvenRecipe, data, source)
 
 
 def load_oven_recipe(path: str | os.PathLike[str]) -> OvenRecipe:
@@ -40,17 +45,20 @@ def load_oven_recipe(path: str | os.PathLike[str]) -> OvenRecipe:
 
     An unreadable file is a `RecipeError` too, so a caller has one error to handle.
     """
-    source = os.fspath(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise RecipeError(source, [Problem("", f"cannot read: {exc.strerror or exc}")]) from None
-    try:
-        text = raw.decode("utf-8-sig")  # tolerate the BOM some editors write
-    except UnicodeDecodeError as exc:
-        problem = Problem("", f"not UTF-8 text (byte {exc.start})")
-        raise RecipeError(source, [problem]) from None
-    return parse_oven_recipe(text, source)
+    return parse_oven_recipe(read_text(path), os.fspath(path))
+
+
+def parse_recipe(text: str, source: str = "<string>") -> Recipe:
+    """Parse a recipe of any kind, dispatching on `[recipe].kind`."""
+    data = parse_toml(text, source)
+    if _kind(data, source) == "muf":
+        return validate(MufRecipe, data, source)
+    return validate(OvenRecipe, data, source)
+
+
+def load_recipe(path: str | os.PathLike[str]) -> Recipe:
+    """Read and validate the recipe file at `path`, of any kind (see `parse_recipe`)."""
+    return parse_recipe(read_text(path), os.fspath(path))
 
 
 def recipe_digest(content: str | bytes) -> str:
@@ -68,9 +76,15 @@ def library_path() -> Path:
     return Path(__file__).parent / "library"
 
 
-def library_recipes() -> list[Path]:
-    """The shipped recipe files, sorted by path."""
-    return sorted(library_path().rglob("*.toml"))
+def library_recipes(kind: str | None = "oven") -> list[Path]:
+    """The shipped recipe files of `kind` ("oven", "muf"; None: all), sorted by path.
+
+    The default is "oven" because the callers that predate MUF recipes load
+    every file they get with `load_oven_recipe`. A file whose kind cannot be
+    read is listed under every kind, so that loading it reports the problem.
+    """
+    paths = sorted(library_path().rglob("*.toml"))
+    return [p for p in paths if kind is None or _file_kind(p) in (kind, None)]
 
 
 def check_against_tool(
@@ -107,15 +121,31 @@ def check_against_tool(
         raise RecipeError(source or f"{recipe.name} v{recipe.version}", problems)
 
 
-def _syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> Problem:
-    msg = str(exc)
-    line: int | None = getattr(exc, "lineno", None)
-    column: int | None = getattr(exc, "colno", None)
-    if (m := _TOML_AT.search(msg)) is not None:
-        msg = msg[: m.start()]
-        line, column = line or int(m.group(1)), column or int(m.group(2))
-    elif msg.endswith(_AT_END):
-        msg = msg.removesuffix(_AT_END)
-        lines = text.split("\n")
-        line, column = len(lines), len(lines[-1]) + 1
-    return Problem("", f"invalid TOML: {msg}", line=line, column=column)
+def _kind(data: dict[str, Any], source: str) -> str:
+    """`[recipe].kind` of a parsed document, or a `RecipeError` saying what is wrong with it."""
+    kinds = ", ".join(repr(k) for k in RECIPE_KINDS)
+    header = data.get("recipe")
+    if header is None:
+        raise RecipeError(source, [Problem("recipe", "missing")])
+    if not isinstance(header, dict):
+        raise RecipeError(source, [Problem("recipe", f"must be a table, got {toml_type(header)}")])
+    kind = header.get("kind")
+    if kind is None:
+        raise RecipeError(source, [Problem("recipe.kind", f"missing (one of {kinds})")])
+    if not isinstance(kind, str) or kind not in RECIPE_KINDS:
+        shown = show_value(kind)
+        raise RecipeError(
+            source, [Problem("recipe.kind", f"unknown kind {shown}: must be one of {kinds}")]
+        )
+    return kind
+
+
+def _file_kind(path: Path) -> str | None:
+    """`[recipe].kind` of the file at `path`, or None if it cannot be read."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    header = data.get("recipe")
+    kind = header.get("kind") if isinstance(header, dict) else None
+    return kind if isinstance(kind, str) else None

@@ -6,26 +6,11 @@ import enum
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from recipes.errors import RULE_ERROR, show_value
-
-
-def _rule_error(problems: list[dict[str, Any]]) -> PydanticCustomError:
-    detail = "; ".join(f"{p['path']} = {show_value(p['value'])}: {p['expect']}" for p in problems)
-    return PydanticCustomError(RULE_ERROR, "{detail}", {"detail": detail, "problems": problems})
-
-
-class Strict(BaseModel):
-    """Base for recipe models: unknown keys are errors, values are immutable.
-
-    `strict`: a TOML string or boolean is never coerced to a number (lax
-    pydantic would read `rate_c_per_min = true` as 1.0). `allow_inf_nan`
-    off: TOML's `inf` and `nan` are not temperatures, rates or durations.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+from recipes.errors import show_value
+from recipes.schema import Name, Strict
+from recipes.schema import rule_error as _rule_error
 
 
 class ExcursionAction(enum.StrEnum):
@@ -117,7 +102,7 @@ class Completion(Strict):
 class Header(Strict):
     """Identity of the recipe: name and version are what a run records."""
 
-    name: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
+    name: Name
     version: Annotated[int, Field(ge=1)]
     kind: Literal["oven"]
     description: str = ""

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from recipes.cure import isothermal_alpha, tg_c
 from recipes.errors import show_value
+from recipes.materials import Material
+from recipes.muf import MufRecipe
 from recipes.oven import ExcursionAction, OvenRecipe, RampSegment
 from recipes.profile import expand, segment_windows, setpoint_at
 
@@ -92,11 +95,16 @@ def render_profile(
     return "\n".join(line.ljust(width)[:width] for line in lines)
 
 
-def describe(recipe: OvenRecipe, start_c: float = 25.0) -> str:
+def describe(
+    recipe: OvenRecipe | MufRecipe, start_c: float = 25.0, *, material: Material | None = None
+) -> str:
     """A readable summary: segments table, limits, atmosphere, policy, completion, duration.
 
     Ramp durations depend on where the oven starts; they are computed from `start_c`.
+    A MUF recipe is summarized by `describe_muf` (with `material`; `start_c` does not apply).
     """
+    if isinstance(recipe, MufRecipe):
+        return describe_muf(recipe, material)
     windows = segment_windows(recipe, start_c)
     rows = []
     for i, (seg, (t0, t1)) in enumerate(zip(recipe.segments, windows, strict=True)):
@@ -126,6 +134,47 @@ def describe(recipe: OvenRecipe, start_c: float = 25.0) -> str:
         f"completion:   guaranteed-soak shortfall <= {_fmt(done.soak_shortfall_max_min)} min; "
         f"end temperature <= {_fmt(done.end_temp_max_c)} °C",
         f"total:        {_fmt(total_min)} min ({total_min / 60:.2f} h)",
+    ]
+    return "\n".join(lines)
+
+
+def describe_muf(recipe: MufRecipe, material: Material | None = None) -> str:
+    """A readable summary of a MUF recipe: material, press settings, targets, PMC link, policy.
+
+    Given the `material` (see `recipes.muf.material_for`), the summary adds the
+    model's isothermal α at the mold temperature after fill + cure, from α = 0:
+    a plausibility check of the target, not a measurement.
+    """
+    mold, clamp, tr, tgt = recipe.mold, recipe.clamp, recipe.transfer, recipe.targets
+    in_mold_s = tr.fill_time_s + tr.cure_time_s
+    if material is None:
+        mat_line = f"{recipe.material} (not read)"
+        model = ""
+    else:
+        mat_line = f"{material.name} v{material.version}" + (
+            f" ({material.description})" if material.description else ""
+        )
+        predicted = isothermal_alpha(mold.temperature_c, in_mold_s, material.kinetics)
+        verdict = "" if predicted >= tgt.alpha_after_mold else "; BELOW the target"
+        model = (
+            f" (model: {predicted:.3f} after {_fmt(in_mold_s)} s at "
+            f"{_fmt(mold.temperature_c)} °C, Tg {tg_c(predicted, material.kinetics):.0f} °C"
+            f"{verdict})"
+        )
+    lines = [f"{recipe.name} v{recipe.version} (MUF recipe)"]
+    if recipe.recipe.description:
+        lines.append(f"  {recipe.recipe.description}")
+    lines += [
+        f"material:     {mat_line}",
+        f"mold:         {_fmt(mold.temperature_c)} ± {_fmt(mold.band_c)} °C (top and bottom)",
+        f"clamp:        {_fmt(clamp.force_kn)} ± {_fmt(clamp.band_kn)} kN",
+        f"transfer:     {_fmt(tr.pressure_mpa)} ± {_fmt(tr.band_mpa)} MPa; "
+        f"fill {_fmt(tr.fill_time_s)} s, cure {_fmt(tr.cure_time_s)} s in the mold",
+        f"targets:      α >= {_fmt(tgt.alpha_after_mold)} after molding{model}",
+        f"              α >= {_fmt(tgt.alpha_after_pmc)} after PMC",
+        f"PMC:          oven recipe {recipe.pmc_recipe}, "
+        f"to start within {_fmt(recipe.qtime_to_pmc_h)} h of molding end",
+        f"on excursion: {recipe.on_excursion.value} ({_POLICY[recipe.on_excursion]})",
     ]
     return "\n".join(lines)
 

@@ -114,7 +114,7 @@ def seed(engine: Engine, n_lots: int) -> list[str]:
     users.bootstrap(engine, "admin")
     users.add(engine, "admin", OPERATOR, "operator")
     users.add(engine, "admin", ENGINEER, "engineer")
-    for path in library_recipes():
+    for path in library_recipes(None):
         row = recipes.import_file(engine, ENGINEER, path)
         recipes.approve(engine, ENGINEER, row.name, row.version)
     routes.import_file(engine, ENGINEER, ROUTE_FILE)

@@ -41,7 +41,11 @@ class WaferCureTracker:
 
     def advance(self, t_s: float, temp_c: float, after_gap: bool = False) -> None:
         for g in self._groups.values():
-            g.state.advance(t_s, temp_c)
+            try:
+                g.state.advance(t_s, temp_c)
+            except ValueError:  # a sample out of order or implausible: the hole counts as a gap
+                g.gaps += 1
+                continue
             g.peak_c = max(g.peak_c, temp_c)
             g.gaps += int(after_gap)
 

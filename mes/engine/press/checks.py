@@ -74,7 +74,10 @@ class PressChecker:
                     f"at {fmt_t(t)}"
                 )
             temp = (snap.platen_top_c + snap.platen_bottom_c) / 2
-            self._cycle.state.advance(t, temp)
+            try:
+                self._cycle.state.advance(t, temp)
+            except ValueError:  # out of order or implausible: skip it, count the hole
+                self._cycle.gaps += 1
             self._cycle.peak_c = max(self._cycle.peak_c, temp)
             self._cycle.gaps += int(after_gap)
         for key, message in failing.items():
