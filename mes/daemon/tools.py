@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 from drivers.core.clock import Clock
 from drivers.core.press import MoldingPress
 from drivers.cure_oven.driver import ModbusOven
 from drivers.modbus.transport import ModbusTransport
+from drivers.molding_press import nodes
+from drivers.molding_press.driver import OpcUaPress
+from drivers.opcua.security import SecurityConfig
+from drivers.opcua.transport import OpcUaTransport
 from mes.daemon.config import ToolSection
+from mes.domain.errors import InvalidInput
 
 
 def build_oven(tool: ToolSection, clock: Clock) -> ModbusOven:
@@ -17,4 +24,26 @@ def build_oven(tool: ToolSection, clock: Clock) -> ModbusOven:
 
 
 def build_press(tool: ToolSection, clock: Clock) -> MoldingPress:
-    raise NotImplementedError("OPC UA press driver wiring: see build_press")
+    """An OPC UA press: Sign&Encrypt with a pinned server certificate unless opted out."""
+    sec = tool.security
+    assert sec is not None  # the config requires it for OPC UA tools
+    password = None
+    if sec.password_env is not None:
+        password = os.environ.get(sec.password_env)
+        if password is None:
+            raise InvalidInput(
+                f"tools[{tool.id}].security.password_env: environment variable "
+                f"{sec.password_env} is not set"
+            )
+    if sec.mode == "none":
+        security = SecurityConfig.insecure(sec.username, password)
+    else:
+        assert sec.server_cert is not None
+        security = SecurityConfig.with_client_dir(
+            sec.client_cert_dir, sec.server_cert, sec.username, password
+        )
+    endpoint = f"opc.tcp://{tool.host}:{tool.port}{nodes.ENDPOINT_PATH}"
+    transport = OpcUaTransport(
+        endpoint, security=security, timeout_s=tool.timeout_s, clock=clock, name=tool.id
+    )
+    return OpcUaPress(tool.id, transport)
