@@ -22,6 +22,7 @@ from mes.tui.data import Snapshot, load_snapshot
 from mes.tui.modals import ActionModal
 from mes.tui.tables import AlarmsTable, LotsTable, ToolsTable
 from mes.tui.trend import TrendPlot
+from mes.tui.wafers import WafersScreen
 
 
 class MainScreen(Screen[None]):
@@ -32,6 +33,7 @@ class MainScreen(Screen[None]):
         Binding("o", "track_out", "Track out"),
         Binding("h", "hold", "Hold"),
         Binding("r", "release", "Release"),
+        Binding("w", "wafers", "Wafers"),
         Binding("tab", "app.focus_next", "Next table"),
         Binding("shift+tab", "app.focus_previous", "Prev table"),
         Binding("q", "app.quit", "Quit"),
@@ -234,3 +236,11 @@ class MainScreen(Screen[None]):
             return
         self.notify(f"{lot.id} tracked out of {lot.step}", markup=False)
         self.refresh_now()
+
+    # -- views ------------------------------------------------------------------------------
+
+    def action_wafers(self) -> None:
+        """The wafers of the lot under the cursor, with their cure state."""
+        lot = self._selected_lot()
+        if lot is not None:
+            self.app.push_screen(WafersScreen(self.engine, lot.id))

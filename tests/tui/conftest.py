@@ -14,9 +14,11 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from mes.services import lots, recipes, routes, runs, tools, users
+from mes.services import ledger, lots, recipes, routes, runs, tools, users
+from mes.services.ledger import CureRecord
+from mes.services.tx import transaction
 from mes.store.db import create_schema, make_engine
-from mes.store.tables import Alarm
+from mes.store.tables import Alarm, Run
 from tests.tui.helpers import OPERATOR, OVEN, to_oven_step
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,3 +122,49 @@ def _fix_alarm_times(engine: Engine, ts: datetime) -> None:
     # The only write outside mes.services: pin the alarm timestamp for the snapshot.
     with engine.begin() as conn:
         conn.execute(update(Alarm).values(ts=ts))
+
+
+EMC = "emc-g700"
+
+
+def cure(engine: Engine, lot_id: str, step: str, recipe: str, records: list[CureRecord]) -> int:
+    """Write one completed run of `lot_id` and its ledger entries, without running a tool."""
+    with transaction(engine) as s:
+        run = Run(
+            lot_id=lot_id,
+            tool_id=OVEN,
+            step=step,
+            recipe_name=recipe,
+            recipe_version=1,
+            status="completed",
+            requested_by=OPERATOR,
+        )
+        s.add(run)
+        s.flush()  # the entries need the run's id
+        ledger.write_entries(s, run, records)
+        assert run.id is not None
+        return run.id
+
+
+@pytest.fixture
+def cured_line(demo_line: Engine) -> Engine:
+    """The demo line where L001's wafers 1 and 2 went through PMC and wafer 1 also through a
+    polyimide cure (gaps in its samples); wafers 3 to 25 were never cured."""
+    cure(
+        demo_line,
+        "L001",
+        "PMC",
+        "pmc-175",
+        [
+            CureRecord("L001-W01", EMC, 0.8512, 0.97234, 168.04, 14040.0, 176.2),
+            CureRecord("L001-W02", EMC, 0.8498, 0.96811, 166.55, 13800.0, 175.9),
+        ],
+    )
+    cure(
+        demo_line,
+        "L001",
+        "PI-CURE",
+        "pi-cure-230",
+        [CureRecord("L001-W01", EMC, 0.97234, 0.99102, 171.3, 7200.0, 231.4, gaps=2)],
+    )
+    return demo_line

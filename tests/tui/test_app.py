@@ -188,7 +188,7 @@ class TestRefresh:
         """Changes made by another actor appear without a key press."""
         async with running(demo_line, refresh_s=0.05) as h:
             lots.create(demo_line, OPERATOR, "L009", "demo-route", 5)
-            for _ in range(100):
+            for _ in range(400):
                 await h.pilot.pause(0.05)
                 if "L009" in column(h.table("lots"), "id"):
                     break

@@ -30,3 +30,17 @@ class TestMainScreen:
 
         app = LineApp(busy_line, "op1", NO_TICK_S)
         assert snap_compare(app, terminal_size=SIZE, run_before=refuse_empty)
+
+    def test_wafers_view(self, cured_line: Engine, snap_compare: SnapCompare) -> None:
+        """L001's wafers (two cured, the rest blank) over the ledger of wafer 1: a PMC and a
+        polyimide cure with two gaps."""
+
+        async def open_ledger(pilot: Pilot[None]) -> None:
+            await settle(pilot)
+            await pilot.press("tab", "w")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+
+        app = LineApp(cured_line, "op1", NO_TICK_S)
+        assert snap_compare(app, terminal_size=SIZE, run_before=open_ledger)

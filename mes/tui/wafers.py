@@ -1,0 +1,178 @@
+"""The wafers of one lot and their cure state (the thermal ledger), read off the event loop.
+
+The upper table lists the lot's wafers with their latest α and Tg; Enter shows the ledger of
+the wafer under the cursor (every thermal step it went through) in the lower table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from mes.domain.errors import DomainError
+from mes.services import ledger
+from mes.services.ledger import WaferCure
+from mes.store.tables import CureEntry
+from mes.tui.tables import Cell, SyncTable
+
+
+def _blank(value: float | None, digits: int) -> str:
+    """A number, or nothing at all: a wafer never cured has no α, Tg or time above Tg."""
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60.0:.1f}"
+
+
+class WafersTable(SyncTable):
+    COLUMNS = (
+        ("wafer", "Wafer"),
+        ("slot", "Slot"),
+        ("material", "Material"),
+        ("alpha", "α"),
+        ("tg", "Tg °C"),
+        ("cures", "Cures"),
+        ("above_tg", "Above Tg (min)"),
+        ("last_step", "Last step"),
+    )
+
+    def show(self, wafers: Sequence[WaferCure]) -> None:
+        self.sync([(w.wafer_id, wafer_cells(w)) for w in wafers])
+
+
+def wafer_cells(w: WaferCure) -> list[Cell]:
+    cured = w.cures > 0
+    return [
+        w.wafer_id,
+        str(w.slot),
+        w.material or "",
+        _blank(w.alpha, 3),
+        _blank(w.tg_c, 1),
+        str(w.cures) if cured else "",
+        _minutes(w.time_above_tg_s) if cured else "",
+        w.last_step or "",
+    ]
+
+
+class LedgerTable(SyncTable):
+    COLUMNS = (
+        ("n", "#"),
+        ("step", "Step"),
+        ("run", "Run"),
+        ("material", "Material"),
+        ("alpha_before", "α before"),
+        ("alpha_after", "α after"),
+        ("tg", "Tg after °C"),
+        ("above_tg", "Above Tg (min)"),
+        ("peak", "Peak °C"),
+        ("gaps", "Gaps"),
+    )
+
+    def show(self, entries: Sequence[CureEntry]) -> None:
+        self.sync([(str(e.id), ledger_cells(n, e)) for n, e in enumerate(entries, start=1)])
+
+
+def ledger_cells(n: int, e: CureEntry) -> list[Cell]:
+    return [
+        str(n),
+        e.step,
+        str(e.run_id),
+        e.material,
+        f"{e.alpha_before:.3f}",
+        f"{e.alpha_after:.3f}",
+        f"{e.tg_after_c:.1f}",
+        _minutes(e.time_above_tg_s),
+        f"{e.peak_c:.1f}",
+        # Samples missing from the run: the α of that step is an estimate across the gap.
+        Text(str(e.gaps), style="yellow") if e.gaps else "0",
+    ]
+
+
+class WafersScreen(ModalScreen[None]):
+    """One lot's wafers with their α and Tg; Enter shows a wafer's thermal ledger."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close"),
+        # priority: the table's own (hidden) enter binding would hide this one in the footer.
+        Binding("enter", "ledger", "Ledger", priority=True),
+        Binding("tab", "app.focus_next", "Next table"),
+        Binding("shift+tab", "app.focus_previous", "Prev table"),
+    ]
+
+    def __init__(self, engine: Engine, lot_id: str) -> None:
+        super().__init__()
+        self.engine = engine
+        self.lot_id = lot_id
+        self.ledger_wafer: str | None = None  # whose ledger the lower table shows
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="wafer-view") as view:
+            view.border_title = f"Wafers · lot {self.lot_id}"
+            yield WafersTable(id="wafer-table")
+            yield LedgerTable(id="ledger-table")
+            yield Static("", id="wafer-error", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(LedgerTable).border_title = "Ledger · Enter on a wafer"
+        self.query_one(WafersTable).focus()
+        self._load_wafers()
+
+    @property
+    def error(self) -> str:
+        """The refusal or read error shown in the view ('' when none)."""
+        return str(self.query_one("#wafer-error", Static).content)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_ledger(self) -> None:
+        wafer_id = self.query_one(WafersTable).selected_key
+        if wafer_id is not None:
+            self._load_ledger(wafer_id)
+
+    @work(exclusive=True, group="wafers")
+    async def _load_wafers(self) -> None:
+        table = self.query_one(WafersTable)
+        try:
+            wafers = await asyncio.to_thread(ledger.cure_states, self.engine, self.lot_id)
+        except (SQLAlchemyError, DomainError) as exc:
+            self._show_error(f"cannot read the wafers of {self.lot_id}: {exc}")
+            return
+        table.show(wafers)
+        cured = sum(1 for w in wafers if w.cures)
+        table.border_title = (
+            f"{len(wafers)} wafers, {cured} cured" if wafers else f"lot {self.lot_id} has no wafers"
+        )
+
+    @work(exclusive=True, group="ledger")
+    async def _load_ledger(self, wafer_id: str) -> None:
+        table = self.query_one(LedgerTable)
+        try:
+            entries = await asyncio.to_thread(ledger.history, self.engine, wafer_id)
+        except (SQLAlchemyError, DomainError) as exc:
+            self._show_error(f"cannot read the ledger of {wafer_id}: {exc}")
+            return
+        self._show_error("")
+        self.ledger_wafer = wafer_id
+        table.show(entries)
+        n = len(entries)
+        steps = f"{n} thermal step{'s' * (n != 1)}" if entries else "never cured"
+        table.border_title = f"Ledger · {wafer_id} · {steps}"
+
+    def _show_error(self, message: str) -> None:
+        error = self.query_one("#wafer-error", Static)
+        error.update(message)
+        error.display = bool(message)

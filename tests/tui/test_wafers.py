@@ -1,0 +1,119 @@
+"""The wafers view: a lot's wafers with their cure state, and one wafer's thermal ledger."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+from textual.widgets import DataTable
+
+from mes.services import ledger
+from mes.tui.wafers import WafersScreen
+from tests.tui.helpers import Harness, cells, column, running
+from tests.tui.test_app import select_lot
+
+
+def wafers_view(h: Harness) -> WafersScreen:
+    screen = h.app.screen
+    assert isinstance(screen, WafersScreen), f"expected the wafers view, got {screen!r}"
+    return screen
+
+
+def table(h: Harness, name: str) -> DataTable[object]:
+    return wafers_view(h).query_one(f"#{name}", DataTable)
+
+
+class TestWafers:
+    async def test_wafers_ledger_and_back(self, cured_line: Engine) -> None:
+        """w lists the lot's wafers with their α, Tg, cures and time above Tg (blanks for a
+        wafer never cured); Enter shows the ledger of the wafer under the cursor, one row
+        per thermal step; Escape goes back to the main screen."""
+        async with running(cured_line) as h:
+            await select_lot(h, "L001")
+            await h.press("w")
+            view = wafers_view(h)
+            assert view.lot_id == "L001"
+            wafers = table(h, "wafer-table")
+            assert h.app.focused is wafers
+            assert wafers.row_count == 25
+            alpha = column(wafers, "alpha")
+            assert alpha["L001-W01"] == "0.991"
+            assert alpha["L001-W02"] == "0.968"
+            assert cells(wafers, "L001-W01") == [
+                "L001-W01",
+                "1",
+                "emc-g700",
+                "0.991",
+                "171.3",
+                "2",
+                "354.0",  # (14040 + 7200) s
+                "PI-CURE",
+            ]
+            assert cells(wafers, "L001-W03") == ["L001-W03", "3", "", "", "", "", "", ""]
+            assert wafers.border_title == "25 wafers, 2 cured"
+
+            await h.press("enter")  # the cursor starts on wafer 1
+            ledger = table(h, "ledger-table")
+            assert view.ledger_wafer == "L001-W01"
+            assert ledger.border_title == "Ledger · L001-W01 · 2 thermal steps"
+            rows = [cells(ledger, str(r.key.value)) for r in ledger.ordered_rows]
+            assert [r[1] for r in rows] == ["PMC", "PI-CURE"]
+            assert rows[0][4:] == ["0.851", "0.972", "168.0", "234.0", "176.2", "0"]
+            assert rows[1][4:] == ["0.972", "0.991", "171.3", "120.0", "231.4", "2"]
+
+            await h.press("down", "enter")
+            assert view.ledger_wafer == "L001-W02"
+            assert list(column(ledger, "step").values()) == ["PMC"]
+            assert list(column(ledger, "alpha_after").values()) == ["0.968"]
+
+            await h.press("down", "enter")  # wafer 3: never cured
+            assert view.ledger_wafer == "L001-W03"
+            assert ledger.row_count == 0
+            assert ledger.border_title == "Ledger · L001-W03 · never cured"
+            assert view.error == ""
+
+            await h.press("escape")
+            assert h.app.screen is h.app.screen_stack[0]
+            assert h.app.is_running
+            assert h.errors() == []
+
+    async def test_lot_without_cures(self, cured_line: Engine) -> None:
+        """A lot none of whose wafers was cured lists its wafers with blank cure columns."""
+        async with running(cured_line) as h:
+            await select_lot(h, "L002")
+            await h.press("w")
+            wafers = table(h, "wafer-table")
+            assert wafers.row_count == 12
+            assert set(column(wafers, "alpha").values()) == {""}
+            assert set(column(wafers, "cures").values()) == {""}
+            assert wafers.border_title == "12 wafers, 0 cured"
+
+    async def test_read_error_is_shown(
+        self, cured_line: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A failed read shows its message in the view instead of crashing the app."""
+
+        def broken(engine: Engine, lot_id: str) -> list[ledger.WaferCure]:
+            raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+        monkeypatch.setattr(ledger, "cure_states", broken)
+        async with running(cured_line) as h:
+            await select_lot(h, "L001")
+            await h.press("w")
+            view = wafers_view(h)
+            assert view.error.startswith("cannot read the wafers of L001:")
+            assert "database is locked" in view.error
+            assert table(h, "wafer-table").row_count == 0
+            await h.press("enter", "escape")
+            assert h.app.screen is h.app.screen_stack[0]
+
+    async def test_no_lot_selected(self, demo_engine: Engine) -> None:
+        """w on an empty Lots table warns and opens nothing; the app keeps running."""
+        async with running(demo_engine) as h:
+            await h.press("tab", "w")
+            assert h.app.screen is h.app.screen_stack[0]
+            assert any(n.message == "No lot selected" for n in h.notes)
+            assert h.errors() == []
+            await h.press("enter", "escape")
+            assert h.app.screen is h.app.screen_stack[0]
+            assert h.app.is_running
