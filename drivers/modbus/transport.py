@@ -63,6 +63,7 @@ class ModbusTransport:
         self._client: AsyncModbusTcpClient | None = None
         self._lock = asyncio.Lock()
         self.reconnects = 0
+        self._connected_once = False
 
     @property
     def connected(self) -> bool:
@@ -91,8 +92,9 @@ class ModbusTransport:
             client.close()
             self._schedule_retry()
             raise ToolUnavailable(f"{self.name}: cannot connect to {self.host}:{self.port}")
-        if self._client is not None:
+        if self._connected_once:
             self.reconnects += 1
+        self._connected_once = True
         self._client = client
         self._backoff = self._backoff_initial
         self._next_attempt = 0.0

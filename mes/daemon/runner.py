@@ -88,7 +88,7 @@ class Daemon:
             tools.heartbeat,
             self.engine,
             self.owner,
-            list(self.ovens),
+            self.tool_ids,
             self.config.daemon.lease_ttl_s,
         )
         newly = set(held) - self.leased
