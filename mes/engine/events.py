@@ -17,3 +17,14 @@ class Event:
     code: str
     message: str
     t_program: float
+
+
+def excursion_reason(events: list[Event], shown: int = 3) -> str:
+    """The hold reason for excursions: the first few, one per check, then a count."""
+    firsts: dict[str, Event] = {}
+    for ev in events:
+        firsts.setdefault(ev.code, ev)
+    picked = list(firsts.values())[:shown]
+    more = len(events) - len(picked)
+    text = "; ".join(ev.message for ev in picked)
+    return f"excursion: {text}" + (f" (+{more} more)" if more else "")

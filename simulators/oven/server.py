@@ -30,6 +30,7 @@ from simulators.oven import model, wire
 from simulators.oven.faults import Fault, FaultKind, parse_fault
 from simulators.oven.plant import OvenPlant, OvenReadings
 from simulators.oven.program import ControllerBusyError, InvalidProgramError
+from simulators.physics import emc
 
 log = structlog.get_logger("simulators.oven")
 
@@ -172,6 +173,16 @@ class OvenSimulator:
         """The model's true state (zone temperatures without noise, O2, flows)."""
         self._catch_up()
         return self.plant.state
+
+    def load_emc(self, alpha0: float, params: emc.EmcParams | None = None) -> None:
+        """Load molded wafers whose EMC is at degree of cure `alpha0` (post-mold cure truth)."""
+        self._catch_up()
+        self.plant.load_emc(alpha0, params)
+
+    def load_alpha(self) -> float | None:
+        """The loaded EMC's degree of cure now (None without a load): the truth after PMC."""
+        self._catch_up()
+        return self.plant.load_alpha
 
     def readings(self) -> OvenReadings:
         """What the input registers carry now, in engineering units."""

@@ -198,3 +198,47 @@ class TestMoldAndCure:
         alpha = min(w.alpha or 0 for w in ledger.cure_states(mold_line, "L2"))
         assert alpha < 0.95
         assert f"lowest α = {alpha:.3f}" in (row_lot.hold_reason or "")
+
+
+class TestPressFaults:
+    @pytest.mark.parametrize(
+        ("fault", "expected"),
+        [
+            ("platen_heater:side=top,at=150", "top platen at"),
+            ("pressure_loss:cycle=2", "transfer pressure"),
+            ("short_fill:cycle=1", "press reports short fill in cycle 1 (L3-W01)"),
+        ],
+    )
+    async def test_fault_holds_lot_naming_what_and_where(
+        self,
+        mold_line: Engine,
+        oven: OvenSimulator,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        fault: str,
+        expected: str,
+    ) -> None:
+        """Each press fault raises an alarm and, by the recipe's hold-at-end policy, holds the lot."""
+        sim = PressSimulator(
+            "127.0.0.1",
+            0,
+            speed=100.0,
+            cert_dir=tmp_path / "pki" / "server",
+            users={"mes": "s3cret-press"},
+            seed=6,
+            faults=[fault],
+        )
+        await sim.start()
+        try:
+            d = await start_daemon(mold_line, sim, oven, tmp_path, monkeypatch)
+            try:
+                await mold(mold_line, "L3")
+            finally:
+                await d.stop()
+        finally:
+            await sim.stop()
+        row = reads.lot(mold_line, "L3")
+        assert row is not None
+        assert (row.step, row.on_hold) == ("MOLD", True)
+        assert expected in (row.hold_reason or "")
+        assert any(expected in a.message for a in reads.alarms(mold_line, lot_id="L3"))

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from drivers.core.oven import OvenSnapshot
-from mes.engine.events import Event, fmt_t
+from mes.engine.events import Event, excursion_reason, fmt_t
 from recipes.oven import OvenRecipe, SoakSegment
 from recipes.profile import segment_at, segment_windows, setpoint_at
 
@@ -128,9 +128,7 @@ class OvenChecker:
         """Why the run may not track out (empty: it may)."""
         reasons: list[str] = []
         if hold_on_excursion and self.excursions:
-            first = self.excursions[0].message
-            more = len(self.excursions) - 1
-            reasons.append(f"excursion: {first}" + (f" (+{more} more)" if more else ""))
+            reasons.append(excursion_reason(self.excursions))
         for acc in self.soaks.values():
             shortfall = acc.required_s - acc.counted_s
             if shortfall > self.recipe.completion.soak_shortfall_max_min * 60:

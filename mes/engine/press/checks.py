@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from drivers.core.press import CycleState, PressAlarm, PressSnapshot
-from mes.engine.events import Event, fmt_t
+from mes.engine.events import Event, excursion_reason, fmt_t
 from mes.services.ledger import CureRecord
 from recipes.cure import CureState, EmcKinetics
 from recipes.muf import MufRecipe
@@ -25,6 +25,7 @@ class _Cycle:
     state: CureState
     peak_c: float = float("-inf")
     gaps: int = 0
+    pressure_reached: bool = False  # transfer pressure builds at the start of fill
 
 
 @dataclass
@@ -67,7 +68,18 @@ class PressChecker:
                     f"{clamp.band_kn:g} kN in cycle {n} ({self._wafer(n)}) at {fmt_t(t)}"
                 )
             tr = self.recipe.transfer
-            if abs(snap.transfer_pressure_mpa - tr.pressure_mpa) > tr.band_mpa:
+            in_band = abs(snap.transfer_pressure_mpa - tr.pressure_mpa) <= tr.band_mpa
+            cycle = self._cycle
+            # The band applies once the pressure has built up in this cycle; a pressure
+            # that never gets there is caught when the cure stage begins.
+            if snap.cycle_state is CycleState.CURE and not cycle.pressure_reached:
+                failing["transfer"] = (
+                    f"transfer pressure never reached {tr.pressure_mpa:g} ± {tr.band_mpa:g} MPa "
+                    f"during fill in cycle {n} ({self._wafer(n)}) at {fmt_t(t)}"
+                )
+            if in_band:
+                cycle.pressure_reached = True
+            elif cycle.pressure_reached:
                 failing["transfer"] = (
                     f"transfer pressure {snap.transfer_pressure_mpa:.2f} MPa outside "
                     f"{tr.pressure_mpa:g} ± {tr.band_mpa:g} MPa in cycle {n} ({self._wafer(n)}) "
@@ -134,9 +146,7 @@ class PressChecker:
     def verdict_reasons(self, hold_on_excursion: bool) -> list[str]:
         reasons: list[str] = []
         if hold_on_excursion and self.excursions:
-            first = self.excursions[0].message
-            more = len(self.excursions) - 1
-            reasons.append(f"excursion: {first}" + (f" (+{more} more)" if more else ""))
+            reasons.append(excursion_reason(self.excursions))
         target = self.recipe.targets.alpha_after_mold
         for i, wafer in enumerate(self.wafer_ids, start=1):
             rec = self.records.get(i)

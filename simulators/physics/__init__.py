@@ -1,0 +1,1 @@
+"""Physics shared by several simulators (the EMC's cure, used by the press and the oven)."""
