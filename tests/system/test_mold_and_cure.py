@@ -218,7 +218,7 @@ class TestPressFaults:
         fault: str,
         expected: str,
     ) -> None:
-        """Each press fault raises an alarm and, by the recipe's hold-at-end policy, holds the lot."""
+        """Each press fault raises an alarm and, by the hold-at-end policy, holds the lot."""
         sim = PressSimulator(
             "127.0.0.1",
             0,
