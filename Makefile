@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/pkgline demo
 
 demo-headless: $(STAMP)
-	$(BIN)/pkgline demo --headless --lots 3 --speed 1200
+	$(BIN)/pkgline demo --headless --lots 3 --speed 1500
 
 lint: $(STAMP)
 	$(BIN)/ruff check mes drivers recipes simulators tests bench

@@ -38,6 +38,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     demo.add_argument("--lots", type=int, default=3, help="lots to create (1..50)")
     demo.add_argument("--speed", type=float, default=600.0, help="simulator clock speed (1..20000)")
     demo.add_argument("--ovens", type=int, default=2, help="simulated ovens (1..8)")
+    demo.add_argument("--wafers", type=int, default=5, help="wafers per lot (1..25)")
     demo.add_argument("--workdir", type=Path, default=Path("var/demo"))
     demo.add_argument(
         "--fault",

@@ -26,6 +26,7 @@ class _Cycle:
     peak_c: float = float("-inf")
     gaps: int = 0
     pressure_reached: bool = False  # transfer pressure builds at the start of fill
+    fill_seen: bool = False
 
 
 @dataclass
@@ -72,10 +73,14 @@ class PressChecker:
             cycle = self._cycle
             # The band applies once the pressure has built up in this cycle; a pressure
             # that never gets there is caught when the cure stage begins.
+            cycle.fill_seen |= snap.cycle_state is CycleState.FILL
             if snap.cycle_state is CycleState.CURE and not cycle.pressure_reached:
                 failing["transfer"] = (
                     f"transfer pressure never reached {tr.pressure_mpa:g} ± {tr.band_mpa:g} MPa "
                     f"during fill in cycle {n} ({self._wafer(n)}) at {fmt_t(t)}"
+                    if cycle.fill_seen
+                    else f"fill of cycle {n} ({self._wafer(n)}) not observed: sampling slower "
+                    f"than the fill, transfer pressure unverified (at {fmt_t(t)})"
                 )
             if in_band:
                 cycle.pressure_reached = True
