@@ -1,0 +1,1 @@
+"""Cu plating tool over OPC UA: the node model (wire contract) and the driver."""
