@@ -20,7 +20,7 @@ from mes.domain.lots import (
 )
 from mes.domain.roles import Permission
 from mes.domain.routes import Route, parse_route
-from mes.services import audit
+from mes.services import audit, plating
 from mes.services.auth import authorize
 from mes.services.tx import transaction
 from mes.store.tables import Hold, Lot, Recipe, Run, Tool, Wafer, utcnow
@@ -124,6 +124,9 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
             raise InvalidState(
                 f"tool {tool_id} is a {tool.type}; step {step.name} needs a {step.tool_type}"
             )
+        bath = plating.bath_blocks(tool)
+        if bath is not None:
+            raise InvalidState(bath)
         if not may_track_in(E10State(tool.e10_state)) or tool.run_id is not None:
             raise InvalidState(f"tool {tool_id} is {tool.e10_state}; track-in needs standby")
         now = utcnow()
@@ -171,8 +174,13 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
 def advance(s: Session, lot: Lot) -> None:
     """Move a lot to the next step of its route (or finish it)."""
     route = load_route(s, lot.route)
+    done = route.step(lot.step_index)
     lot.tool_id = None
     lot.step_since = utcnow()
+    if done.qtime_to is not None and done.qtime_h is not None:
+        # This step starts a queue-time clock for a later one (e.g. seed sputter → plating).
+        lot.qtime_deadline = lot.step_since + timedelta(hours=done.qtime_h)
+        lot.qtime_step = done.qtime_to
     if route.is_last(lot.step_index):
         lot.status = LotStatus.FINISHED
     else:

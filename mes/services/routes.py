@@ -41,14 +41,7 @@ def read_route_file(path: Path) -> Route:
 
 def import_file(engine: Engine, actor: str, path: Path) -> Route:
     route = read_route_file(path)
-    steps = [
-        {
-            k: v
-            for k, v in (("name", st.name), ("tool_type", st.tool_type), ("recipe", st.recipe))
-            if v
-        }
-        for st in route.steps
-    ]
+    steps = [st.as_dict() for st in route.steps]
     body = json.dumps(steps)
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.ROUTE_IMPORT)
