@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from mes.cli.common import EXIT_FAILED, EXIT_OK, actor_from, emit, engine_from, table
-from mes.services import audit, reads, routes, tools, users
+from mes.services import audit, plating, reads, routes, tools, users
 from mes.services.tx import transaction
 
 
@@ -32,6 +32,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     tool = sub.add_parser("tool", help="tools: list, set-state")
     tsub = tool.add_subparsers(dest="tool_cmd", required=True)
     tsub.add_parser("list", help="tools with E10 state and live values")
+    tm = tsub.add_parser("maintain", help="record a plating bath make-up (amp-hours to zero)")
+    tm.add_argument("tool_id")
+    tm.add_argument("--reason", required=True)
     ts = tsub.add_parser("set-state", help="move a tool to an E10 state, with a reason")
     ts.add_argument("tool_id")
     ts.add_argument("state")
@@ -69,7 +72,10 @@ def run(args: argparse.Namespace) -> int:
             {"name": r.name, "steps": [s.name for s in r.steps]},
         )
     elif args.command == "tool":
-        if args.tool_cmd == "set-state":
+        if args.tool_cmd == "maintain":
+            t = plating.maintain_bath(engine, actor_from(args), args.tool_id, args.reason)
+            emit(args, f"tool {t.id}: bath made up, {t.e10_state}", {"tool": t.id, "bath_ah": 0.0})
+        elif args.tool_cmd == "set-state":
             t = tools.set_state(engine, actor_from(args), args.tool_id, args.state, args.reason)
             emit(args, f"tool {t.id} is {t.e10_state}", {"tool": t.id, "e10_state": t.e10_state})
         else:

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 
 from mes.cli.common import EXIT_OK, actor_from, emit, engine_from, table
-from mes.services import ledger, lots, reads
+from mes.services import ledger, lots, plating, reads
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +25,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ti.add_argument("--tool", help="the tool, for an automated step")
     to = lsub.add_parser("track-out", help="track a lot out of a manual step")
     to.add_argument("lot_id")
+    m = lsub.add_parser(
+        "metrology", help="enter measured Cu thickness; the tool's η learns from it"
+    )
+    m.add_argument("lot_id")
+    m.add_argument("--thickness-um", type=float, required=True)
+    m.add_argument("--wafer", help="the measured wafer (default: the lot's last plated wafers)")
     for name in ("hold", "release"):
         h = lsub.add_parser(name, help=f"{name} a lot, with a reason")
         h.add_argument("lot_id")
@@ -73,6 +79,14 @@ def run(args: argparse.Namespace) -> int:
         row = reads.lot(engine, lot.id)
         assert row is not None
         emit(args, f"lot {lot.id} tracked out; now {row.status} at {row.step}", asdict(row))
+    elif cmd == "metrology":
+        m = plating.record_metrology(engine, actor, args.lot_id, args.thickness_um, args.wafer)
+        emit(
+            args,
+            f"lot {args.lot_id}: measured {m.measured_um:g} µm, computed {m.computed_um:.2f} µm "
+            f"on {m.wafers} wafer(s); η {m.eta_before:.3f} → {m.eta_after:.3f}",
+            asdict(m),
+        )
     elif cmd == "hold":
         h = lots.hold(engine, actor, args.lot_id, args.reason)
         emit(args, f"lot {args.lot_id} on hold: {h.reason}", {"hold_id": h.id, "reason": h.reason})
@@ -99,6 +113,7 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
     hold_rows = reads.holds(engine, lot_id)
     alarm_rows = reads.alarms(engine, limit=200, lot_id=lot_id)
     cures = ledger.cure_states(engine, lot_id)
+    plated = plating.records_of(engine, lot_id)
     lines = [
         f"lot {row.id}  product {row.product}  route {row.route}  wafers {row.wafers}",
         f"step {row.step} ({row.step_index + 1}/{row.steps})  status {row.status}"
@@ -149,6 +164,24 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
             ],
         ),
         "",
+        "plating (charge integrated from the measured current):",
+        table(
+            ["wafer", "step", "cell", "charge C", "η", "thickness µm", "measured µm", "gaps"],
+            [
+                [
+                    p.wafer_id,
+                    p.step,
+                    str(p.cell),
+                    f"{p.charge_c:.0f}",
+                    f"{p.eta:.3f}",
+                    f"{p.thickness_um:.2f}",
+                    _f(p.measured_um, 2),
+                    str(p.gaps),
+                ]
+                for p in plated
+            ],
+        ),
+        "",
         f"alarms ({len(alarm_rows)}):",
         *[f"  [{a.kind}] {a.message}" for a in reversed(alarm_rows)],
     ]
@@ -161,6 +194,7 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
             "holds": [h.model_dump() for h in hold_rows],
             "alarms": [a.model_dump() for a in alarm_rows],
             "wafers": [asdict(w) for w in cures],
+            "plating": [p.model_dump() for p in plated],
         },
     )
 

@@ -59,17 +59,20 @@ class OpcUaSecurity(_Strict):
 
 class ToolSection(_Strict):
     id: Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")]
-    type: Literal["cure_oven", "molding_press"]
+    type: Literal["cure_oven", "molding_press", "plating_tool"]
     protocol: Literal["modbus", "opcua"]
     host: str
     port: Annotated[int, Field(ge=1, le=65535)]
     unit: Annotated[int, Field(ge=0, le=247)] = 1
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     security: OpcUaSecurity | None = None
+    bath_limit_ah: Annotated[float, Field(gt=0, le=1_000_000)] | None = None  # plating tools
 
     @model_validator(mode="after")
     def _protocol_fits_type(self) -> ToolSection:
-        expected = {"cure_oven": "modbus", "molding_press": "opcua"}[self.type]
+        expected = {"cure_oven": "modbus", "molding_press": "opcua", "plating_tool": "opcua"}[
+            self.type
+        ]
         if self.protocol != expected:
             raise ValueError(f"protocol: a {self.type} speaks {expected}, not {self.protocol}")
         if self.protocol == "opcua" and self.security is None:

@@ -11,20 +11,23 @@ from sqlalchemy.engine import Engine
 from drivers.core.clock import Clock, MonotonicClock
 from drivers.core.errors import DriverError
 from drivers.core.oven import Oven
+from drivers.core.plater import Plater
 from drivers.core.press import MoldingPress
 from mes.daemon.config import LineConfig
 from mes.daemon.ingest import SampleBuffer
 from mes.daemon.recorder import ServiceRecorder
-from mes.daemon.tools import build_oven, build_press
+from mes.daemon.tools import build_oven, build_plater, build_press
 from mes.engine.oven.supervisor import OvenRunSupervisor, SupervisorSettings
 from mes.engine.oven.values import to_values as oven_values
+from mes.engine.plating.supervisor import PlatingRunSupervisor
 from mes.engine.press.supervisor import PressRunSupervisor
 from mes.engine.press.supervisor import to_values as press_values
-from mes.services import lots, runs, tools
-from mes.services.runs import RunTicket
+from mes.services import lots, plating, runs, tools
+from mes.services.runs import RunTicket, Verdict
 from recipes.loader import parse_oven_recipe
 from recipes.materials import parse_material
 from recipes.muf import parse_muf_recipe
+from recipes.plating import parse_plating_recipe
 
 log = structlog.get_logger(__name__)
 
@@ -46,6 +49,9 @@ class Daemon:
         self.presses: dict[str, MoldingPress] = {
             t.id: build_press(t, self.clock) for t in config.tools if t.type == "molding_press"
         }
+        self.platers: dict[str, Plater] = {
+            t.id: build_plater(t, self.clock) for t in config.tools if t.type == "plating_tool"
+        }
         self.tool_ids = [t.id for t in config.tools]
         self.buffer = SampleBuffer(engine, batch=config.daemon.sample_batch)
         self.leased: set[str] = set()
@@ -60,6 +66,10 @@ class Daemon:
         """Until stop(): heartbeat leases, claim requests, keep idle tools' values fresh."""
         for t in self.config.tools:
             await asyncio.to_thread(tools.register, self.engine, self.actor, t.id, t.type)
+            if t.type == "plating_tool":
+                await asyncio.to_thread(
+                    plating.set_bath_limit, self.engine, self.actor, t.id, t.bath_limit_ah
+                )
         bg = [
             asyncio.create_task(self._flusher(), name="flusher"),
             asyncio.create_task(self._idle_monitor(), name="idle-monitor"),
@@ -80,6 +90,8 @@ class Daemon:
                 await oven.close()
             for press in self.presses.values():
                 await press.close()
+            for plater in self.platers.values():
+                await plater.close()
             await asyncio.to_thread(tools.release_leases, self.engine, self.owner)
             log.info("daemon_stopped", daemon=self.owner, samples=self.buffer.written)
 
@@ -126,8 +138,20 @@ class Daemon:
         recorder.lot_id = ticket.lot_id
         poll = self.config.daemon.poll_interval_s
         source = f"{ticket.recipe_name} v{ticket.recipe_version}"
-        sup: OvenRunSupervisor | PressRunSupervisor
-        if ticket.recipe_kind == "muf":
+        sup: OvenRunSupervisor | PressRunSupervisor | PlatingRunSupervisor
+        if ticket.recipe_kind == "plating":
+            recipe = parse_plating_recipe(ticket.recipe_body, source)
+            sup = PlatingRunSupervisor(
+                self.platers[ticket.tool_id],
+                recipe,
+                ticket.run_id,
+                ticket.wafer_ids,
+                ticket.eta if ticket.eta is not None else recipe.efficiency.eta,
+                recorder,
+                self.clock,
+                poll,
+            )
+        elif ticket.recipe_kind == "muf":
             muf = parse_muf_recipe(ticket.recipe_body, source)
             material = parse_material(ticket.material_body or "", ticket.material_name or "?")
             sup = PressRunSupervisor(
@@ -158,8 +182,13 @@ class Daemon:
                 if reattach:
                     if isinstance(sup, OvenRunSupervisor):
                         await sup.reattach(ticket.start_c)
-                    else:
+                    elif isinstance(sup, PressRunSupervisor):
                         await sup.reattach()
+                    else:
+                        # Plating has no re-attach yet: the wafers in the cells finish on
+                        # the tool; the run is closed and the lot held for metrology.
+                        await recorder.finish(ticket.run_id, _not_reattachable())
+                        return
                 elif not await sup.start():
                     return
                 await sup.supervise()
@@ -193,5 +222,26 @@ class Daemon:
         if tool_id in self.ovens:
             snap = await self.ovens[tool_id].read()
             return oven_values(snap) | {"t_program": snap.program_time_s}
+        if tool_id in self.platers:
+            p = await self.platers[tool_id].read()
+            values: dict[str, float | None] = {
+                "bath_temp_c": p.bath_temp_c,
+                "bath_ah": p.bath_amp_hours,
+            }
+            for c in p.cells:
+                values[f"cell{c.cell}_current_a"] = c.current_a
+            return values
         press = await self.presses[tool_id].read()
         return press_values(press) | {"t_program": press.job_time_s}
+
+
+def _not_reattachable() -> Verdict:
+    return Verdict(
+        False,
+        [
+            "plating run interrupted by a daemon restart: the charge of the wafers in the cells "
+            "was not fully seen; measure them (pkgline lot metrology) before release"
+        ],
+        {},
+        aborted=True,
+    )

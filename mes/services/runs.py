@@ -15,14 +15,16 @@ from sqlmodel import Session, col, select
 from mes.domain.equipment import E10State
 from mes.domain.errors import NotFound
 from mes.domain.roles import Permission
-from mes.services import audit, ledger
+from mes.services import audit, ledger, plating
 from mes.services.auth import authorize
 from mes.services.ledger import CureRecord, WaferCureInput
 from mes.services.lots import RunStatus, advance, get_lot, load_route, lot_snapshot, place_hold
+from mes.services.plating import WaferPlating
 from mes.services.tools import change_state
 from mes.services.tx import transaction
 from mes.store.tables import Alarm, Lot, Material, Recipe, Run, Sample, Tool, Wafer, utcnow
 from recipes.muf import parse_muf_recipe
+from recipes.plating import parse_plating_recipe
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,7 @@ class RunTicket:
     material_name: str | None = None  # for a molding run: the EMC grade
     material_body: str | None = None
     cure_inputs: tuple[WaferCureInput, ...] = ()  # for an oven run: each molded wafer's state
+    eta: float | None = None  # for a plating run: the tool's learned current efficiency
 
 
 def _ticket(s: Session, run: Run) -> RunTicket:
@@ -59,12 +62,15 @@ def _ticket(s: Session, run: Run) -> RunTicket:
     )
     material_name = material_body = None
     cure_inputs: tuple[WaferCureInput, ...] = ()
-    if recipe.kind == "muf":
+    eta = None
+    if recipe.kind == "plating":
+        eta = plating.current_eta(s, run.tool_id, parse_plating_recipe(recipe.body).efficiency.eta)
+    elif recipe.kind == "muf":
         muf = parse_muf_recipe(recipe.body, f"{recipe.name} v{recipe.version}")
         material = s.get(Material, muf.material)
         material_name = muf.material
         material_body = material.body if material else None
-    else:
+    else:  # an oven run: every molded wafer cures on
         targets = {}
         for mold in ledger.mold_recipes_of(s, run.lot_id):
             muf = parse_muf_recipe(mold.body, f"{mold.name} v{mold.version}")
@@ -85,6 +91,7 @@ def _ticket(s: Session, run: Run) -> RunTicket:
         material_name,
         material_body,
         cure_inputs,
+        eta,
     )
 
 
@@ -199,6 +206,7 @@ class Verdict:
     summary: dict[str, Any]
     aborted: bool = False
     cures: list[CureRecord] = field(default_factory=list)
+    platings: list[WaferPlating] = field(default_factory=list)
     qtime_h: float | None = None  # on track-out: the next step must start within this
 
 
@@ -221,6 +229,7 @@ def finish(engine: Engine, actor: str, run_id: int, verdict: Verdict) -> Lot:
         tool.run_id = None
         change_state(tool, E10State.UNSCHEDULED_DOWN if verdict.aborted else E10State.STANDBY)
         ledger.write_entries(s, run, verdict.cures)
+        plating.write_records(s, run, verdict.platings, tool)
         if verdict.passed:
             advance(s, lot)
             if verdict.qtime_h is not None:

@@ -91,6 +91,23 @@ class CureEntry(SQLModel, table=True):
     recorded_at: datetime = Field(default_factory=utcnow)
 
 
+class PlatingRecord(SQLModel, table=True):
+    """One wafer plated in one run: charge integrated from the measured current."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    wafer_id: str = Field(foreign_key="wafer.id", index=True)
+    run_id: int = Field(foreign_key="run.id", index=True)
+    step: str
+    cell: int
+    charge_c: float
+    eta: float
+    thickness_um: float
+    thickness_eta1_um: float  # what the charge gives at 100 % efficiency (for learning η)
+    measured_um: float | None = None
+    gaps: int = 0
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
 class Hold(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     lot_id: str = Field(foreign_key="lot.id", index=True)
@@ -114,6 +131,10 @@ class Tool(SQLModel, table=True):
     online: bool = False
     last_values_json: str | None = None
     last_seen: datetime | None = None
+    bath_ah: float = 0.0  # plating tools: charge through the bath since make-up
+    bath_limit_ah: float | None = None
+    eta: float | None = None  # plating tools: current efficiency learned from metrology
+    eta_ratios_json: str | None = None  # the measured/theoretical ratios behind it
 
 
 class Run(SQLModel, table=True):

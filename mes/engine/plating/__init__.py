@@ -1,0 +1,1 @@
+"""Plating runs: wafers through the cells, charge integrated into thickness per wafer."""

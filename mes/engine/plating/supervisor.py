@@ -1,0 +1,251 @@
+"""Supervise one plating run: every wafer of the lot through the tool's cells.
+
+The engine integrates each wafer's measured current into charge (never the
+set-point), turns it into thickness by Faraday's law with the tool's learned
+current efficiency η, and checks it against the recipe's target at the end.
+While a wafer plates, its current must follow the set-point within the band,
+the cell voltage stay inside its window, and the bath stay at temperature.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+import structlog
+
+from drivers.core.clock import Clock
+from drivers.core.errors import DriverError
+from drivers.core.plater import (
+    CellSnapshot,
+    CellState,
+    Plater,
+    PlaterAlarm,
+    PlaterSnapshot,
+    PlatingStep,
+)
+from mes.engine.events import Event, excursion_reason, fmt_t
+from mes.engine.recorder import RunRecorder
+from mes.services.plating import WaferPlating
+from mes.services.runs import Verdict
+from recipes.faraday import ChargeIntegrator, current_a, thickness_um
+from recipes.oven import ExcursionAction
+from recipes.plating import PlatingRecipe
+
+log = structlog.get_logger(__name__)
+SETTLED = 0.01  # the set-point is on a step's current (not ramping) within 1 %
+
+
+@dataclass
+class _Wafer:
+    wafer_id: str
+    cell: int
+    charge: ChargeIntegrator = field(default_factory=ChargeIntegrator)
+    alarm_bits: int = 0
+
+
+class PlatingRunSupervisor:
+    def __init__(
+        self,
+        plater: Plater,
+        recipe: PlatingRecipe,
+        run_id: int,
+        wafer_ids: tuple[str, ...],
+        eta: float,
+        recorder: RunRecorder,
+        clock: Clock,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self.plater = plater
+        self.recipe = recipe
+        self.run_id = run_id
+        self.queue = list(wafer_ids)
+        self.eta = eta
+        self.recorder = recorder
+        self.clock = clock
+        self.poll_interval_s = poll_interval_s
+        area = recipe.wafer.plated_area_dm2
+        self.steps = [
+            PlatingStep(current_a(s.current_density_asd, area), s.duration_s) for s in recipe.steps
+        ]
+        # The tool ramps between steps at one rate: the recipe's slowest ramp.
+        self.ramp_s = max(s.ramp_s for s in recipe.steps)
+        self.active: dict[int, _Wafer] = {}
+        self.results: list[WaferPlating] = []
+        self.excursions: list[Event] = []
+        self.failures: list[str] = []
+        self._failing: set[str] = set()
+        self._t0 = 0.0
+
+    def _t(self) -> float:
+        return self.clock.monotonic() - self._t0
+
+    async def start(self) -> bool:
+        try:
+            snap = await self._prepare()
+        except DriverError as exc:
+            await self.recorder.alarm(self.run_id, "policy", "start_failed", str(exc), None)
+            await self.recorder.finish(self.run_id, Verdict(False, [f"could not start: {exc}"], {}))
+            return False
+        self._t0 = self.clock.monotonic()
+        await self.recorder.started(self.run_id, snap.bath_temp_c)
+        return True
+
+    async def _prepare(self) -> PlaterSnapshot:
+        snap = await self.plater.read()
+        for cell in snap.cells:
+            if cell.state is CellState.PLATING:
+                raise DriverError(f"cell {cell.cell} is plating {cell.wafer_id}")
+            if cell.state is not CellState.IDLE:
+                await self.plater.reset(cell.cell)
+        return snap
+
+    async def supervise(self) -> Verdict:
+        unreachable = False
+        while self.queue or self.active:
+            try:
+                snap = await self.plater.read()
+            except DriverError as exc:
+                if not unreachable:
+                    unreachable = True
+                    await self.recorder.alarm(
+                        self.run_id, "comm", "unreachable", str(exc), self._t()
+                    )
+                await self.clock.sleep(self.poll_interval_s)
+                continue
+            unreachable = False
+            t = self._t()
+            failing: dict[str, str] = {}
+            b = self.recipe.bands
+            if abs(snap.bath_temp_c - b.bath_temp_c) > b.bath_temp_band_c:
+                failing["bath_temp"] = (
+                    f"bath at {snap.bath_temp_c:.1f} °C outside {b.bath_temp_c:g} ± "
+                    f"{b.bath_temp_band_c:g} °C at {fmt_t(t)}"
+                )
+            values: dict[str, float | None] = {
+                "bath_temp_c": snap.bath_temp_c,
+                "bath_ah": snap.bath_amp_hours,
+            }
+            for cell in snap.cells:
+                values[f"cell{cell.cell}_current_a"] = cell.current_a
+                values[f"cell{cell.cell}_voltage_v"] = cell.voltage_v
+                lost = await self._watch_cell(cell, failing)
+                if lost is not None:
+                    return await self._end([lost], aborted=True)
+            await self.recorder.samples(self.run_id, t, values)
+            await self.recorder.publish(True, values | {"t_program": t})
+            events = [
+                Event("excursion", k, m, t) for k, m in failing.items() if k not in self._failing
+            ]
+            self._failing = set(failing)
+            for ev in events:
+                self.excursions.append(ev)
+                await self.recorder.alarm(self.run_id, ev.kind, ev.code, ev.message, t)
+            if events and self.recipe.on_excursion is ExcursionAction.ABORT:
+                for cell_no in list(self.active):
+                    try:
+                        await self.plater.abort(cell_no)
+                    except DriverError as exc:
+                        log.warning("abort_failed", cell=cell_no, error=str(exc))
+                return await self._end([f"aborted on excursion: {events[0].message}"], aborted=True)
+            await self._feed(snap.cells)
+            await self.clock.sleep(self.poll_interval_s)
+        reasons = []
+        if self.excursions and self.recipe.on_excursion is ExcursionAction.HOLD_AT_END:
+            reasons.append(excursion_reason(self.excursions))
+        reasons += self.failures
+        return await self._end(reasons)
+
+    async def _watch_cell(self, cell: CellSnapshot, failing: dict[str, str]) -> str | None:
+        w = self.active.get(cell.cell)
+        if w is None:
+            return None
+        if cell.run_id != self.run_id or cell.wafer_id != w.wafer_id:
+            return (
+                f"cell {cell.cell} no longer carries {w.wafer_id} of run {self.run_id}: "
+                "tool restarted or reset"
+            )
+        where = f"{w.wafer_id} in cell {cell.cell} at {fmt_t(cell.job_time_s)}"
+        new_alarms = cell.alarm_bits & ~w.alarm_bits
+        w.alarm_bits = cell.alarm_bits
+        for flag in PlaterAlarm:
+            if new_alarms & flag and flag.name:
+                what = flag.name.lower().replace("_", " ")
+                failing[f"tool_{flag.name.lower()}_{cell.cell}"] = f"plater reports {what}: {where}"
+        if cell.state in (CellState.PLATING, CellState.DONE):
+            # An out-of-order or implausible sample is skipped; the integrator counts the hole.
+            with contextlib.suppress(ValueError):
+                w.charge.advance(cell.job_time_s, cell.current_a)
+        if cell.state is CellState.PLATING:
+            b = self.recipe.bands
+            target = next(
+                (
+                    s.current_a
+                    for s in self.steps
+                    if abs(cell.current_setpoint_a - s.current_a) <= SETTLED * s.current_a
+                ),
+                None,
+            )
+            if target is not None and abs(cell.current_a - target) > b.current_pct / 100 * target:
+                failing[f"current{cell.cell}"] = (
+                    f"current {cell.current_a:.2f} A outside {target:.2f} A ± {b.current_pct:g} %: "
+                    f"{where}"
+                )
+            if cell.current_a > 0 and not b.voltage_min_v <= cell.voltage_v <= b.voltage_max_v:
+                failing[f"voltage{cell.cell}"] = (
+                    f"voltage {cell.voltage_v:.2f} V outside "
+                    f"{b.voltage_min_v:g}..{b.voltage_max_v:g} V: {where}"
+                )
+        elif cell.state is CellState.DONE:
+            self._finish_wafer(w)
+            await self.plater.reset(cell.cell)
+            del self.active[cell.cell]
+        elif cell.state in (CellState.FAULT, CellState.ABORTED):
+            self._finish_wafer(w)
+            self.failures.append(f"{w.wafer_id}: cell {cell.cell} ended {cell.state.name.lower()}")
+            await self.plater.reset(cell.cell)
+            del self.active[cell.cell]
+        return None
+
+    def _finish_wafer(self, w: _Wafer) -> None:
+        area = self.recipe.wafer.plated_area_dm2
+        q = w.charge.charge_c
+        h = thickness_um(q, area, self.eta)
+        self.results.append(
+            WaferPlating(
+                w.wafer_id, w.cell, q, self.eta, h, thickness_um(q, area, 1.0), len(w.charge.gaps)
+            )
+        )
+        tgt = self.recipe.target
+        if abs(h - tgt.thickness_um) > tgt.tolerance_pct / 100 * tgt.thickness_um:
+            self.failures.append(
+                f"{w.wafer_id}: thickness {h:.2f} µm outside {tgt.thickness_um:g} µm ± "
+                f"{tgt.tolerance_pct:g} % (charge {q:.0f} C, η {self.eta:.3f})"
+            )
+
+    async def _feed(self, cells: tuple[CellSnapshot, ...]) -> None:
+        """Load the next wafers into idle cells and start them."""
+        for cell in cells:
+            if not self.queue or cell.cell in self.active or cell.state is not CellState.IDLE:
+                continue
+            wafer_id = self.queue.pop(0)
+            try:
+                await self.plater.load(cell.cell, wafer_id, self.run_id, self.steps, self.ramp_s)
+                await self.plater.start(cell.cell)
+            except DriverError as exc:
+                self.queue.insert(0, wafer_id)
+                await self.recorder.alarm(self.run_id, "comm", "load_failed", str(exc), self._t())
+                return
+            self.active[cell.cell] = _Wafer(wafer_id, cell.cell)
+            log.info("wafer_started", wafer=wafer_id, cell=cell.cell)
+
+    async def _end(self, reasons: list[str], aborted: bool = False) -> Verdict:
+        summary: dict[str, object] = {
+            "wafers": len(self.results),
+            "thickness_um": {r.wafer_id: round(r.thickness_um, 3) for r in self.results},
+            "eta": round(self.eta, 4),
+        }
+        verdict = Verdict(not reasons, reasons, summary, aborted=aborted, platings=self.results)
+        await self.recorder.finish(self.run_id, verdict)
+        log.info("run_finished", run_id=self.run_id, passed=verdict.passed, reasons=reasons)
+        return verdict
