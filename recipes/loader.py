@@ -1,9 +1,9 @@
 """Read recipes from TOML, with errors that name the file, the field and the limit.
 
-Two kinds of recipe exist, told apart by `[recipe].kind`: "oven" (a ramp
-profile, `OvenRecipe`) and "muf" (a molding-press cure cycle, `MufRecipe`).
-`parse_recipe` / `load_recipe` take either; the kind-specific functions refuse
-the other kind.
+Three kinds of recipe exist, told apart by `[recipe].kind`: "oven" (a ramp
+profile, `OvenRecipe`), "muf" (a molding-press cure cycle, `MufRecipe`) and
+"plating" (a Cu electroplating program, `PlatingRecipe`). `parse_recipe` /
+`load_recipe` take any; the kind-specific functions refuse the other kinds.
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ from typing import Any
 from recipes.errors import Problem, RecipeError, show_value, toml_type
 from recipes.muf import MufRecipe
 from recipes.oven import OvenRecipe, RampSegment
+from recipes.plating import PlatingRecipe
 from recipes.source import parse_toml, read_text, validate
 
-Recipe = OvenRecipe | MufRecipe
-RECIPE_KINDS: dict[str, type[OvenRecipe] | type[MufRecipe]] = {
+Recipe = OvenRecipe | MufRecipe | PlatingRecipe
+RECIPE_KINDS: dict[str, type[OvenRecipe] | type[MufRecipe] | type[PlatingRecipe]] = {
     "oven": OvenRecipe,
     "muf": MufRecipe,
+    "plating": PlatingRecipe,
 }
 
 
@@ -34,8 +36,9 @@ def parse_oven_recipe(text: str, source: str = "<string>") -> OvenRecipe:
     data = parse_toml(text, source)
     header = data.get("recipe")
     kind = header.get("kind") if isinstance(header, dict) else None
-    if kind == "muf":  # one clear line instead of every key the kinds differ in
-        message = "must be 'oven' (this is a MUF recipe; parse_recipe reads both)"
+    if kind in ("muf", "plating"):  # one clear line instead of every key the kinds differ in
+        what = "a MUF recipe" if kind == "muf" else "a plating recipe"
+        message = f"must be 'oven' (this is {what}; parse_recipe reads every kind)"
         raise RecipeError(source, [Problem("recipe.kind", message, show_value(kind))])
     return validate(OvenRecipe, data, source)
 
@@ -51,9 +54,7 @@ def load_oven_recipe(path: str | os.PathLike[str]) -> OvenRecipe:
 def parse_recipe(text: str, source: str = "<string>") -> Recipe:
     """Parse a recipe of any kind, dispatching on `[recipe].kind`."""
     data = parse_toml(text, source)
-    if _kind(data, source) == "muf":
-        return validate(MufRecipe, data, source)
-    return validate(OvenRecipe, data, source)
+    return validate(RECIPE_KINDS[_kind(data, source)], data, source)
 
 
 def load_recipe(path: str | os.PathLike[str]) -> Recipe:
@@ -77,7 +78,7 @@ def library_path() -> Path:
 
 
 def library_recipes(kind: str | None = "oven") -> list[Path]:
-    """The shipped recipe files of `kind` ("oven", "muf"; None: all), sorted by path.
+    """The shipped recipe files of `kind` ("oven", "muf", "plating"; None: all), sorted by path.
 
     The default is "oven" because the callers that predate MUF recipes load
     every file they get with `load_oven_recipe`. A file whose kind cannot be

@@ -136,8 +136,9 @@ def parse_muf_recipe(text: str, source: str = "<string>") -> MufRecipe:
     data = parse_toml(text, source)
     header = data.get("recipe")
     kind = header.get("kind") if isinstance(header, dict) else None
-    if kind == "oven":  # one clear line instead of every key the kinds differ in
-        message = "must be 'muf' (this is an oven recipe; recipes.loader.parse_recipe reads both)"
+    if kind in ("oven", "plating"):  # one clear line instead of every key the kinds differ in
+        what = "an oven" if kind == "oven" else "a plating"
+        message = f"must be 'muf' (this is {what} recipe; recipes.loader.parse_recipe reads all)"
         raise RecipeError(source, [Problem("recipe.kind", message, show_value(kind))])
     return validate(MufRecipe, data, source)
 

@@ -11,9 +11,16 @@ from collections.abc import Callable
 
 from recipes.cure import isothermal_alpha, tg_c
 from recipes.errors import show_value
+from recipes.faraday import (
+    current_a,
+    expected_thickness_um,
+    programmed_charge_c,
+    programmed_duration_s,
+)
 from recipes.materials import Material
 from recipes.muf import MufRecipe
 from recipes.oven import ExcursionAction, OvenRecipe, RampSegment
+from recipes.plating import PlatingRecipe
 from recipes.profile import expand, segment_windows, setpoint_at
 
 MIN_WIDTH = 24
@@ -96,15 +103,21 @@ def render_profile(
 
 
 def describe(
-    recipe: OvenRecipe | MufRecipe, start_c: float = 25.0, *, material: Material | None = None
+    recipe: OvenRecipe | MufRecipe | PlatingRecipe,
+    start_c: float = 25.0,
+    *,
+    material: Material | None = None,
 ) -> str:
     """A readable summary: segments table, limits, atmosphere, policy, completion, duration.
 
     Ramp durations depend on where the oven starts; they are computed from `start_c`.
-    A MUF recipe is summarized by `describe_muf` (with `material`; `start_c` does not apply).
+    A MUF recipe is summarized by `describe_muf` (with `material`; `start_c` does not apply),
+    a plating recipe by `describe_plating`.
     """
     if isinstance(recipe, MufRecipe):
         return describe_muf(recipe, material)
+    if isinstance(recipe, PlatingRecipe):
+        return describe_plating(recipe)
     windows = segment_windows(recipe, start_c)
     rows = []
     for i, (seg, (t0, t1)) in enumerate(zip(recipe.segments, windows, strict=True)):
@@ -175,6 +188,52 @@ def describe_muf(recipe: MufRecipe, material: Material | None = None) -> str:
         f"PMC:          oven recipe {recipe.pmc_recipe}, "
         f"to start within {_fmt(recipe.qtime_to_pmc_h)} h of molding end",
         f"on excursion: {recipe.on_excursion.value} ({_POLICY[recipe.on_excursion]})",
+    ]
+    return "\n".join(lines)
+
+
+def describe_plating(recipe: PlatingRecipe) -> str:
+    """A readable summary of a plating recipe: steps, bands, target, η model, policy.
+
+    The expected thickness is the process model's (`recipes.faraday`) for the
+    programmed profile at the recipe's initial η: a plausibility check of the
+    target, not a measurement.
+    """
+    area = recipe.wafer.plated_area_dm2
+    head = ["#", "A/dm²", "current A", "duration s", "ramp s"]
+    rows = [
+        [
+            str(i),
+            _fmt(step.current_density_asd),
+            f"{current_a(step.current_density_asd, area):.3f}",
+            _fmt(step.duration_s),
+            _fmt(step.ramp_s),
+        ]
+        for i, step in enumerate(recipe.steps)
+    ]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+    table = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in [head, *rows]]
+    b, tgt, eff = recipe.bands, recipe.target, recipe.efficiency
+    charge = programmed_charge_c(recipe)
+    total_s = programmed_duration_s(recipe)
+    expected = expected_thickness_um(recipe)
+    lines = [f"{recipe.name} v{recipe.version} (plating recipe)"]
+    if recipe.recipe.description:
+        lines.append(f"  {recipe.recipe.description}")
+    lines.append(f"steps (plated area {_fmt(area)} dm²):")
+    lines += ["  " + line for line in table]
+    lines += [
+        f"bands:        current ± {_fmt(b.current_pct)} % of set-point; "
+        f"voltage {_fmt(b.voltage_min_v)}–{_fmt(b.voltage_max_v)} V; "
+        f"bath {_fmt(b.bath_temp_c)} ± {_fmt(b.bath_temp_band_c)} °C",
+        f"target:       {_fmt(tgt.thickness_um)} µm ± {_fmt(tgt.tolerance_pct)} % "
+        f"(model: {expected:.2f} µm at η {_fmt(eff.eta)}; {charge:.0f} C, "
+        f"{charge / 3600:.3f} A·h)",
+        f"efficiency:   η {_fmt(eff.eta)} to start; learned from metrology as the mean of "
+        f"the last {eff.eta_window} result(s), kept within {_fmt(eff.eta_min)}–"
+        f"{_fmt(eff.eta_max)}",
+        f"on excursion: {recipe.on_excursion.value} ({_POLICY[recipe.on_excursion]})",
+        f"total:        {_fmt(total_s)} s ({total_s / 60:.2f} min)",
     ]
     return "\n".join(lines)
 

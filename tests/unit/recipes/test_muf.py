@@ -181,7 +181,8 @@ class TestLibraryListing:
         assert [p.stem for p in library_recipes("muf")] == ["muf-175"]
         everything = library_recipes(None)
         assert {p.stem for p in everything} == {
-            p.stem for p in library_recipes("oven") + library_recipes("muf")
+            p.stem
+            for p in library_recipes("oven") + library_recipes("muf") + library_recipes("plating")
         }
         assert not any(p.parent == materials_path() for p in everything)
 
@@ -204,14 +205,17 @@ class TestParseRecipe:
         with pytest.raises(RecipeError) as info:
             parse_recipe(edit('kind = "muf"', 'kind = "press"'), "x.toml")
         assert only_line(info.value) == (
-            "x.toml: recipe.kind: unknown kind \"press\": must be one of 'oven', 'muf'"
+            "x.toml: recipe.kind: unknown kind \"press\": must be one of 'oven', 'muf', 'plating'"
         )
 
     def test_missing_kind(self) -> None:
         """Without [recipe].kind the recipe cannot be read as either kind."""
         with pytest.raises(RecipeError) as info:
             parse_recipe(edit('kind = "muf"\n', ""), "x.toml")
-        assert only_line(info.value) == "x.toml: recipe.kind: missing (one of 'oven', 'muf')"
+        assert (
+            only_line(info.value)
+            == "x.toml: recipe.kind: missing (one of 'oven', 'muf', 'plating')"
+        )
 
     def test_missing_header(self) -> None:
         """Without a [recipe] table the message says so."""
@@ -226,7 +230,7 @@ class TestParseRecipe:
             parse_oven_recipe(MUF, "m.toml")
         assert only_line(info.value) == (
             "m.toml: recipe.kind = \"muf\": must be 'oven' "
-            "(this is a MUF recipe; parse_recipe reads both)"
+            "(this is a MUF recipe; parse_recipe reads every kind)"
         )
 
     def test_muf_loader_refuses_an_oven_recipe_in_one_line(self) -> None:
