@@ -22,6 +22,18 @@ class PlaterAlarm(enum.IntFlag):
     RECTIFIER_TRIP = 1 << 1
     BATH_OVERTEMP = 1 << 2
 
+    @property
+    def text(self) -> str:
+        """What an operator reads: 'contact failure', 'rectifier trip', ..."""
+        return ALARM_TEXT.get(self, (self.name or "alarm").lower().replace("_", " "))
+
+
+ALARM_TEXT = {
+    PlaterAlarm.CONTACT: "contact failure",
+    PlaterAlarm.RECTIFIER_TRIP: "rectifier trip",
+    PlaterAlarm.BATH_OVERTEMP: "bath over temperature",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class PlatingStep:

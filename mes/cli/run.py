@@ -17,12 +17,14 @@ from mes.services import users
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from simulators.oven import cli as oven_cli
+    from simulators.plater import cli as plater_cli
     from simulators.press import cli as press_cli
 
     sim = sub.add_parser("sim", help="run a simulated tool (a real protocol server)")
     ssub = sim.add_subparsers(dest="sim_tool", required=True)
     oven_cli.add_parser(ssub)
     press_cli.add_parser(ssub)
+    plater_cli.add_parser(ssub)
 
     d = sub.add_parser("daemon", help="own the tools of a line config and supervise their runs")
     d.add_argument("--config", type=Path, required=True)
@@ -51,9 +53,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def sim(args: argparse.Namespace) -> int:
     from simulators.oven import cli as oven_cli
+    from simulators.plater import cli as plater_cli
     from simulators.press import cli as press_cli
 
-    tool = press_cli if args.sim_tool == "press" else oven_cli
+    tools = {"press": press_cli, "plater": plater_cli}
+    tool = tools.get(args.sim_tool, oven_cli)
     return int(asyncio.run(tool.run(args)) or 0)
 
 

@@ -34,6 +34,7 @@ from recipes.plating import PlatingRecipe
 
 log = structlog.get_logger(__name__)
 SETTLED = 0.01  # the set-point is on a step's current (not ramping) within 1 %
+SETTLE_S = 3.0  # s of tool time for the rectifier to follow a new set-point
 
 
 @dataclass
@@ -42,6 +43,8 @@ class _Wafer:
     cell: int
     charge: ChargeIntegrator = field(default_factory=ChargeIntegrator)
     alarm_bits: int = 0
+    settled_on: float | None = None  # the step current the set-point sits on
+    settled_at: float = 0.0
 
 
 class PlatingRunSupervisor:
@@ -170,8 +173,9 @@ class PlatingRunSupervisor:
         w.alarm_bits = cell.alarm_bits
         for flag in PlaterAlarm:
             if new_alarms & flag and flag.name:
-                what = flag.name.lower().replace("_", " ")
-                failing[f"tool_{flag.name.lower()}_{cell.cell}"] = f"plater reports {what}: {where}"
+                failing[f"tool_{flag.name.lower()}_{cell.cell}"] = (
+                    f"plater reports {flag.text}: {where}"
+                )
         if cell.state in (CellState.PLATING, CellState.DONE):
             # An out-of-order or implausible sample is skipped; the integrator counts the hole.
             with contextlib.suppress(ValueError):
@@ -186,7 +190,11 @@ class PlatingRunSupervisor:
                 ),
                 None,
             )
-            if target is not None and abs(cell.current_a - target) > b.current_pct / 100 * target:
+            # The rectifier lags its set-point: the band applies once it has had time to follow.
+            if target != w.settled_on:
+                w.settled_on, w.settled_at = target, cell.job_time_s
+            settled = target is not None and cell.job_time_s - w.settled_at >= SETTLE_S
+            if settled and target and abs(cell.current_a - target) > b.current_pct / 100 * target:
                 failing[f"current{cell.cell}"] = (
                     f"current {cell.current_a:.2f} A outside {target:.2f} A ± {b.current_pct:g} %: "
                     f"{where}"

@@ -1,0 +1,214 @@
+"""Lots plated on the simulated Cu plating tool over OPC UA, supervised by the daemon."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from mes.daemon.config import DaemonSection, LineConfig, LineSection, OpcUaSecurity, ToolSection
+from mes.daemon.runner import Daemon
+from mes.domain.errors import InvalidState
+from mes.services import lots, plating, reads, recipes, routes, tools
+from simulators.plater.server import PlaterSimulator
+from tests.system.conftest import RunningDaemon, wait_for
+
+pytestmark = pytest.mark.system
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORD_ENV = "PKGLINE_TEST_PLATER_PASSWORD"
+ROUTE = """
+name = "plate-only"
+[[steps]]
+name = "SEED"
+qtime_to = "PLATE"
+qtime_h = 8.0
+[[steps]]
+name = "PLATE"
+tool_type = "plating_tool"
+recipe = "rdl-cu-5um"
+[[steps]]
+name = "STRIP"
+"""
+
+
+@pytest.fixture
+async def plater(tmp_path: Path) -> AsyncIterator[PlaterSimulator]:
+    sim = PlaterSimulator(
+        "127.0.0.1",
+        0,
+        speed=50.0,
+        cert_dir=tmp_path / "pki" / "server",
+        users={"mes": "s3cret-plater"},
+        seed=7,
+    )
+    await sim.start()
+    yield sim
+    await sim.stop()
+
+
+@pytest.fixture
+def plate_line(line: Engine, tmp_path: Path) -> Engine:
+    row = recipes.import_file(line, "eng1", REPO / "recipes" / "library" / "rdl-cu-5um.toml")
+    recipes.approve(line, "eng1", row.name, row.version)
+    route = tmp_path / "plate-only.toml"
+    route.write_text(ROUTE)
+    routes.import_file(line, "eng1", route)
+    tools.register(line, "equipment", "PLATER-01", "plating_tool")
+    return line
+
+
+async def start_daemon(
+    engine: Engine,
+    sim: PlaterSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    bath_limit_ah: float | None = None,
+) -> RunningDaemon:
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret-plater")
+    assert sim.server_cert_path is not None
+    config = LineConfig(
+        line=LineSection(name="test"),
+        daemon=DaemonSection(
+            id="daemon-1",
+            poll_interval_s=0.02,
+            idle_poll_interval_s=0.2,
+            claim_interval_s=0.05,
+            lease_ttl_s=5,
+            sample_batch=200,
+            flush_interval_s=0.2,
+        ),
+        tools=[
+            ToolSection(
+                id="PLATER-01",
+                type="plating_tool",
+                protocol="opcua",
+                host="127.0.0.1",
+                port=sim.port,
+                timeout_s=2.0,
+                bath_limit_ah=bath_limit_ah,
+                security=OpcUaSecurity(
+                    server_cert=sim.server_cert_path,
+                    client_cert_dir=tmp_path / "pki" / "client",
+                    username="mes",
+                    password_env=PASSWORD_ENV,
+                ),
+            )
+        ],
+    )
+    daemon = Daemon(config, engine)
+    task = asyncio.create_task(daemon.run())
+    await wait_for(
+        lambda: any(t.id == "PLATER-01" and t.online for t in reads.tools(engine)),
+        what="the plater online",
+    )
+    return RunningDaemon(daemon, task)
+
+
+def step_of(engine: Engine, lot_id: str) -> tuple[str, bool]:
+    row = reads.lot(engine, lot_id)
+    assert row is not None
+    return row.step, row.on_hold
+
+
+async def plate(engine: Engine, lot_id: str, wafers: int) -> None:
+    lots.create(engine, "op1", lot_id, "plate-only", wafers)
+    lots.track_in(engine, "op1", lot_id)  # SEED is manual and starts the Q-time clock
+    lots.track_out(engine, "op1", lot_id)
+    lots.track_in(engine, "op1", lot_id, "PLATER-01")
+    await wait_for(lambda: step_of(engine, lot_id) != ("PLATE", False), what="plating to end")
+
+
+class TestPlating:
+    async def test_thickness_from_charge_learns_eta_and_matches_truth(
+        self,
+        plate_line: Engine,
+        plater: PlaterSimulator,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """After metrology teaches η, the computed thickness agrees with the truth within 2 %."""
+        d = await start_daemon(plate_line, plater, tmp_path, monkeypatch)
+        try:
+            await plate(plate_line, "L1", 2)
+            assert step_of(plate_line, "L1") == ("STRIP", False)
+            first = plating.records_of(plate_line, "L1")
+            assert len(first) == 2
+            truth = plater.wafer_truth(first[0].wafer_id)
+            # Charge is integrated from the measured current: it matches the true charge.
+            assert first[0].charge_c == pytest.approx(truth.charge_c, rel=0.01)
+            res = plating.record_metrology(plate_line, "op1", "L1", truth.thickness_um)
+            assert res.eta_after == pytest.approx(truth.eta, abs=0.01)
+            await plate(plate_line, "L2", 2)
+        finally:
+            await d.stop()
+        for rec in plating.records_of(plate_line, "L2"):
+            real = plater.wafer_truth(rec.wafer_id).thickness_um
+            assert rec.thickness_um == pytest.approx(real, rel=0.02), rec.wafer_id
+            assert rec.eta == pytest.approx(res.eta_after)
+
+    async def test_contact_failure_holds_lot_naming_the_wafer(
+        self,
+        plate_line: Engine,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """A contact failure on one wafer collapses its current: the lot holds naming it."""
+        sim = PlaterSimulator(
+            "127.0.0.1",
+            0,
+            speed=50.0,
+            cert_dir=tmp_path / "pki" / "server",
+            users={"mes": "s3cret-plater"},
+            seed=8,
+            faults=["contact:cell=2,at=200"],
+        )
+        await sim.start()
+        try:
+            d = await start_daemon(plate_line, sim, tmp_path, monkeypatch)
+            try:
+                await plate(plate_line, "L3", 2)
+            finally:
+                await d.stop()
+        finally:
+            await sim.stop()
+        step, held = step_of(plate_line, "L3")
+        assert (step, held) == ("PLATE", True)
+        row = reads.lot(plate_line, "L3")
+        assert row is not None
+        bad = next(r for r in plating.records_of(plate_line, "L3") if r.cell == 2)
+        reason = row.hold_reason or ""
+        assert f"{bad.wafer_id}: thickness" in reason
+        assert "L3-W01: thickness" not in reason or bad.wafer_id == "L3-W01"
+        assert any(
+            "contact failure" in a.message and bad.wafer_id in a.message
+            for a in reads.alarms(plate_line, lot_id="L3")
+        )
+
+    async def test_bath_life_blocks_new_runs_until_maintenance(
+        self,
+        plate_line: Engine,
+        plater: PlaterSimulator,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """At its amp-hour limit the tool leaves standby; track-in is refused until the bath is made up."""
+        d = await start_daemon(plate_line, plater, tmp_path, monkeypatch, bath_limit_ah=1.0)
+        try:
+            await plate(plate_line, "L4", 1)
+            tool = next(t for t in reads.tools(plate_line) if t.id == "PLATER-01")
+            assert tool.e10_state == "scheduled_down"
+            lots.create(plate_line, "op1", "L5", "plate-only", 1)
+            lots.track_in(plate_line, "op1", "L5")
+            lots.track_out(plate_line, "op1", "L5")
+            with pytest.raises(InvalidState, match="bath life reached"):
+                lots.track_in(plate_line, "op1", "L5", "PLATER-01")
+            plating.maintain_bath(plate_line, "op1", "PLATER-01", "bath made up, analysis ok")
+            assert lots.track_in(plate_line, "op1", "L5", "PLATER-01").run_id is not None
+            await wait_for(lambda: step_of(plate_line, "L5") != ("PLATE", False), what="L5")
+        finally:
+            await d.stop()
+        assert step_of(plate_line, "L5") == ("STRIP", False)
