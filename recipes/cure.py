@@ -153,6 +153,9 @@ class CureResult:
         return self.end_s - self.start_s
 
 
+MIN_INTERVAL_S = 1e-6  # below this two samples are the same instant (the slope would overflow)
+
+
 class CureState:
     """Degree of cure integrated sample by sample, as the engine receives them.
 
@@ -232,7 +235,7 @@ class CureState:
             self._start = self._t = t_s
         elif t_s < self._t:
             raise ValueError(f"samples must come in time order: t_s = {t_s} < {self._t}")
-        elif t_s > self._t:
+        elif t_s - self._t > MIN_INTERVAL_S:  # closer samples are one instant: a step in T
             dt = t_s - self._t
             if dt > self.max_gap_s:
                 self._gaps.append(Gap(self._t, t_s))

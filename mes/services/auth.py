@@ -27,6 +27,9 @@ def authorize(engine: Engine, session: Session, actor: str, permission: Permissi
         raise NotFound(f"user {actor!r} does not exist (create it with 'pkgline user add')")
     roles = parse_roles(user.roles)
     if not allowed(roles, permission):
+        # Authorization comes first in every transaction, so nothing is lost by ending it
+        # here; that frees the write lock for the refusal's own audit record.
+        session.rollback()
         with transaction(engine) as s:
             audit.record(
                 s,

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mes.domain.equipment import E10State, may_track_in
-from mes.domain.errors import InvalidInput, InvalidState, NotFound
+from mes.domain.errors import Conflict, InvalidInput, InvalidState, NotFound
 from mes.domain.lots import (
     LotStatus,
     check_lot_id,
@@ -109,8 +110,8 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
         if not step.automated:
             if tool_id is not None:
                 raise InvalidInput(f"step {step.name} is manual; do not name a tool")
-            lot.status = LotStatus.RUNNING
-            s.add(lot)
+            claim_lot(s, lot_id, LotStatus.WAITING, LotStatus.RUNNING)
+            s.refresh(lot)
             audit.record(
                 s, actor, "lot.track_in", "lot", lot_id, before=before, after=lot_snapshot(lot)
             )
@@ -154,10 +155,15 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
         s.add(run)
         s.flush()
         assert run.id is not None
-        lot.status = LotStatus.RUNNING
-        lot.tool_id = tool_id
-        tool.run_id = run.id
-        s.add_all([lot, tool])
+        claim_lot(s, lot_id, LotStatus.WAITING, LotStatus.RUNNING, tool_id=tool_id)
+        claimed = s.execute(
+            update(Tool)
+            .where(col(Tool.id) == tool_id, col(Tool.run_id).is_(None))
+            .values(run_id=run.id)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"tool {tool_id} was just given another run; try another tool")
+        s.refresh(lot)
         audit.record(
             s,
             actor,
@@ -169,6 +175,21 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
             | {"run_id": run.id, "recipe": f"{recipe.name} v{recipe.version}"},
         )
         return TrackIn(lot_id, step.name, tool_id, run.id)
+
+
+def claim_lot(s: Session, lot_id: str, expected: str, new: str, **values: object) -> None:
+    """Move the lot from `expected` to `new` only if no one else moved it first.
+
+    The conditional UPDATE is what makes two operators tracking the same lot in
+    at once end with one winner: the loser matches no row and gets `Conflict`.
+    """
+    result = s.execute(
+        update(Lot)
+        .where(col(Lot.id) == lot_id, col(Lot.status) == expected)
+        .values(status=new, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"lot {lot_id} was changed by someone else just now; look again")
 
 
 def advance(s: Session, lot: Lot) -> None:

@@ -12,7 +12,8 @@ from mes.tui.screen import MainScreen
 
 
 class LineApp(App[None]):
-    """Watch tools, lots, alarms and trends; track in/out, hold and release lots as `actor`."""
+    """Watch tools, lots, alarms and trends; track in/out, hold, release and measure lots
+    as `actor`."""
 
     CSS_PATH = "app.tcss"
     TITLE = "pkgline"

@@ -17,8 +17,10 @@ from textual.worker import Worker
 
 from mes.domain.errors import DomainError
 from mes.services import lots as lot_tx
+from mes.services import plating
 from mes.services.reads import LotRow
 from mes.tui.data import Snapshot, load_snapshot
+from mes.tui.metrology import metrology_detail, metrology_message, parse_thickness
 from mes.tui.modals import ActionModal
 from mes.tui.tables import AlarmsTable, LotsTable, ToolsTable
 from mes.tui.trend import TrendPlot
@@ -33,6 +35,7 @@ class MainScreen(Screen[None]):
         Binding("o", "track_out", "Track out"),
         Binding("h", "hold", "Hold"),
         Binding("r", "release", "Release"),
+        Binding("m", "metrology", "Metrology"),
         Binding("w", "wafers", "Wafers"),
         Binding("tab", "app.focus_next", "Next table"),
         Binding("shift+tab", "app.focus_previous", "Prev table"),
@@ -236,6 +239,39 @@ class MainScreen(Screen[None]):
             return
         self.notify(f"{lot.id} tracked out of {lot.step}", markup=False)
         self.refresh_now()
+
+    def action_metrology(self) -> None:
+        """Enter the measured Cu thickness of the lot's last plating run."""
+        lot = self._selected_lot()
+        if lot is not None:
+            self._metrology(lot)
+
+    @work(exclusive=True, group="metrology")
+    async def _metrology(self, lot: LotRow) -> None:
+        try:
+            records = await asyncio.to_thread(plating.records_of, self.engine, lot.id)
+        except (SQLAlchemyError, DomainError) as exc:
+            message = f"cannot read the plating records of {lot.id}: {exc}"
+            self.notify(message, severity="error", markup=False)
+            return
+        if not records:
+            self.notify(f"{lot.id} has no plating record to measure", severity="warning")
+            return
+
+        def submit(text: str) -> str:
+            thickness = parse_thickness(text)
+            result = plating.record_metrology(self.engine, self.actor, lot.id, thickness)
+            return metrology_message(lot.id, result)
+
+        self._ask(
+            ActionModal(
+                "Metrology",
+                metrology_detail(lot, records),
+                "Measured Cu thickness (µm)",
+                submit,
+                placeholder="e.g. 5.2",
+            )
+        )
 
     # -- views ------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
-"""The wafers of one lot and their cure state (the thermal ledger), read off the event loop.
+"""The wafers of one lot, their cure state (the thermal ledger) and plating, read off the loop.
 
 The upper table lists the lot's wafers with their latest α and Tg; Enter shows the ledger of
-the wafer under the cursor (every thermal step it went through) in the lower table.
+the wafer under the cursor (every thermal step it went through) in the table below, and, for
+a lot with plating records, the wafer's plating steps (charge, η, computed and measured Cu
+thickness) in the bottom table.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from mes.domain.errors import DomainError
-from mes.services import ledger
+from mes.services import ledger, plating
 from mes.services.ledger import WaferCure
-from mes.store.tables import CureEntry
+from mes.store.tables import CureEntry, PlatingRecord
 from mes.tui.tables import Cell, SyncTable
 
 
@@ -100,8 +102,53 @@ def ledger_cells(n: int, e: CureEntry) -> list[Cell]:
     ]
 
 
+class PlatingTable(SyncTable):
+    COLUMNS = (
+        ("n", "#"),
+        ("step", "Step"),
+        ("run", "Run"),
+        ("cell", "Cell"),
+        ("charge", "Charge C"),
+        ("eta", "η"),
+        ("thickness", "Thickness µm"),
+        ("measured", "Measured µm"),
+        ("gaps", "Gaps"),
+    )
+
+    def show(self, records: Sequence[PlatingRecord]) -> None:
+        self.sync([(str(r.id), plating_cells(n, r)) for n, r in enumerate(records, start=1)])
+
+
+def plating_cells(n: int, r: PlatingRecord) -> list[Cell]:
+    return [
+        str(n),
+        r.step,
+        str(r.run_id),
+        str(r.cell),
+        f"{r.charge_c:.1f}",
+        f"{r.eta:.3f}",
+        f"{r.thickness_um:.2f}",
+        _blank(r.measured_um, 2),  # blank until metrology is entered for the run
+        # Current samples missing from the run: the charge is integrated across the gap.
+        Text(str(r.gaps), style="yellow") if r.gaps else "0",
+    ]
+
+
+def _lot_view(engine: Engine, lot_id: str) -> tuple[list[WaferCure], list[PlatingRecord]]:
+    """Blocking: the lot's wafers with their cure state, and its plating records."""
+    return ledger.cure_states(engine, lot_id), plating.records_of(engine, lot_id)
+
+
+def _wafer_view(
+    engine: Engine, lot_id: str, wafer_id: str
+) -> tuple[list[CureEntry], list[PlatingRecord]]:
+    """Blocking: one wafer's thermal ledger and plating records."""
+    records = plating.records_of(engine, lot_id)
+    return ledger.history(engine, wafer_id), [r for r in records if r.wafer_id == wafer_id]
+
+
 class WafersScreen(ModalScreen[None]):
-    """One lot's wafers with their α and Tg; Enter shows a wafer's thermal ledger."""
+    """One lot's wafers with their α and Tg; Enter shows a wafer's ledger and plating."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
@@ -115,18 +162,22 @@ class WafersScreen(ModalScreen[None]):
         super().__init__()
         self.engine = engine
         self.lot_id = lot_id
-        self.ledger_wafer: str | None = None  # whose ledger the lower table shows
+        self.ledger_wafer: str | None = None  # whose ledger (and plating) the tables show
 
     def compose(self) -> ComposeResult:
         with Vertical(id="wafer-view") as view:
             view.border_title = f"Wafers · lot {self.lot_id}"
             yield WafersTable(id="wafer-table")
             yield LedgerTable(id="ledger-table")
+            yield PlatingTable(id="plating-table")
             yield Static("", id="wafer-error", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(LedgerTable).border_title = "Ledger · Enter on a wafer"
+        plated = self.query_one(PlatingTable)
+        plated.border_title = "Plating · Enter on a wafer"
+        plated.display = False  # shown once the lot turns out to have plating records
         self.query_one(WafersTable).focus()
         self._load_wafers()
 
@@ -147,21 +198,27 @@ class WafersScreen(ModalScreen[None]):
     async def _load_wafers(self) -> None:
         table = self.query_one(WafersTable)
         try:
-            wafers = await asyncio.to_thread(ledger.cure_states, self.engine, self.lot_id)
+            wafers, records = await asyncio.to_thread(_lot_view, self.engine, self.lot_id)
         except (SQLAlchemyError, DomainError) as exc:
             self._show_error(f"cannot read the wafers of {self.lot_id}: {exc}")
             return
         table.show(wafers)
         cured = sum(1 for w in wafers if w.cures)
+        plated = len({r.wafer_id for r in records})
         table.border_title = (
-            f"{len(wafers)} wafers, {cured} cured" if wafers else f"lot {self.lot_id} has no wafers"
+            f"{len(wafers)} wafers, {cured} cured" + (f", {plated} plated" if plated else "")
+            if wafers
+            else f"lot {self.lot_id} has no wafers"
         )
+        self.query_one(PlatingTable).display = bool(records)
 
     @work(exclusive=True, group="ledger")
     async def _load_ledger(self, wafer_id: str) -> None:
         table = self.query_one(LedgerTable)
         try:
-            entries = await asyncio.to_thread(ledger.history, self.engine, wafer_id)
+            entries, records = await asyncio.to_thread(
+                _wafer_view, self.engine, self.lot_id, wafer_id
+            )
         except (SQLAlchemyError, DomainError) as exc:
             self._show_error(f"cannot read the ledger of {wafer_id}: {exc}")
             return
@@ -171,6 +228,13 @@ class WafersScreen(ModalScreen[None]):
         n = len(entries)
         steps = f"{n} thermal step{'s' * (n != 1)}" if entries else "never cured"
         table.border_title = f"Ledger · {wafer_id} · {steps}"
+        plated = self.query_one(PlatingTable)
+        plated.show(records)
+        n = len(records)
+        steps = f"{n} plating step{'s' * (n != 1)}" if records else "never plated"
+        plated.border_title = f"Plating · {wafer_id} · {steps}"
+        if records:
+            plated.display = True  # plated since the view opened
 
     def _show_error(self, message: str) -> None:
         error = self.query_one("#wafer-error", Static)

@@ -2,6 +2,7 @@
 
 Route demo-route: MOLD (manual) → PMC (cure_oven, recipe pmc-175) → GRIND (manual).
 Tool OVEN-01 (cure_oven) is leased by a daemon; lots L001 and L002 wait at MOLD.
+The cured and plated lines add completed runs written directly, without running a tool.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from mes.services import ledger, lots, recipes, routes, runs, tools, users
+from mes.services import ledger, lots, plating, recipes, routes, runs, tools, users
 from mes.services.ledger import CureRecord
+from mes.services.plating import WaferPlating
 from mes.services.tx import transaction
 from mes.store.db import create_schema, make_engine
-from mes.store.tables import Alarm, Run
-from tests.tui.helpers import OPERATOR, OVEN, to_oven_step
+from mes.store.tables import Alarm, Run, Tool
+from tests.tui.helpers import OPERATOR, OVEN, PLATER, to_oven_step
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes" / "library" / "pmc-175.toml"
+PLATING_RECIPE = REPO / "recipes" / "library" / "rdl-cu-5um.toml"
 ROUTE_TOML = """\
 name = "demo-route"
 
@@ -166,5 +169,49 @@ def cured_line(demo_line: Engine) -> Engine:
         "PI-CURE",
         "pi-cure-230",
         [CureRecord("L001-W01", EMC, 0.97234, 0.99102, 171.3, 7200.0, 231.4, gaps=2)],
+    )
+    return demo_line
+
+
+PLATE_STEP = "RDL1.PLATE"
+
+
+def plate(engine: Engine, lot_id: str, records: list[WaferPlating]) -> int:
+    """Write one completed plating run of `lot_id` and its records, without running a tool."""
+    with transaction(engine) as s:
+        run = Run(
+            lot_id=lot_id,
+            tool_id=PLATER,
+            step=PLATE_STEP,
+            recipe_name="rdl-cu-5um",
+            recipe_version=1,
+            status="completed",
+            requested_by=OPERATOR,
+        )
+        s.add(run)
+        s.flush()  # the records need the run's id
+        tool = s.get(Tool, PLATER)
+        assert tool is not None
+        plating.write_records(s, run, records, tool)
+        assert run.id is not None
+        return run.id
+
+
+@pytest.fixture
+def plated_line(demo_line: Engine) -> Engine:
+    """The demo line where L001's wafers 1 and 2 were plated in one run of rdl-cu-5um on
+    PLATER-01 at η = 0.9 (no metrology yet: the tool has no learned η); L002 was never
+    plated."""
+    recipe = recipes.import_file(demo_line, "admin", PLATING_RECIPE)
+    recipes.approve(demo_line, "admin", recipe.name, recipe.version)
+    tools.register(demo_line, "admin", PLATER, "plating_tool")
+    # Charge for 5.5 and 5.474 µm at η = 1 on 2.83 dm² (0.2205 µm per A/dm²·min).
+    plate(
+        demo_line,
+        "L001",
+        [
+            WaferPlating("L001-W01", 1, 4236.0, 0.9, 4.950, 5.500),
+            WaferPlating("L001-W02", 2, 4215.5, 0.9, 4.928, 5.474, gaps=1),
+        ],
     )
     return demo_line

@@ -1,0 +1,360 @@
+"""OPC UA server plumbing the simulators share: security, certificates, method-result helpers.
+
+Security by default (DESIGN.md, "Security"): `configure_security` gives a
+server one Basic256Sha256 SignAndEncrypt endpoint with user-name tokens, its
+certificate and key made on first start in `cert_dir` and reused after, and a
+client-certificate validator (validity period; with `trust_dir`, also
+trusted). `insecure=True` is the explicit lab opt-out: one None/None
+endpoint, anonymous.
+
+asyncua 2.1 notes. A method callback that raises gives the client
+BadUnexpectedError, so callbacks return a status code, or a
+`ua.CallMethodResult` with one status per input argument and a
+DiagnosticInfo naming the argument and its limit. asyncua accepts a
+None-security channel for discovery whatever the endpoints say, and would
+activate a session on it: `SessionUsers` refuses that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime
+import hmac
+import ipaddress
+import os
+import socket
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import structlog
+from asyncua import ua
+from asyncua.common.node import Node
+from asyncua.crypto import cert_gen, uacrypto
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.truststore import TrustStore
+from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from asyncua.server.server import Server
+from asyncua.server.user_managers import UserManager
+from asyncua.ua.attribute_ids import AttributeIds
+from asyncua.ua.object_ids import ObjectIds
+from asyncua.ua.status_codes import StatusCodes
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from simulators.errors import SimConfigError
+
+log = structlog.get_logger("simulators.opcua")
+
+CERT_FILE = "server-cert.der"
+KEY_FILE = "server-key.pem"
+CERT_DAYS = 3650
+CERT_RENEW_DAYS = 30  # a certificate this close to expiry is replaced at start
+
+VARIANT = {
+    "Int32": ua.VariantType.Int32,
+    "UInt32": ua.VariantType.UInt32,
+    "Double": ua.VariantType.Double,
+    "String": ua.VariantType.String,
+    "Boolean": ua.VariantType.Boolean,
+}
+INITIAL: dict[str, object] = {
+    "Int32": 0,
+    "UInt32": 0,
+    "Double": 0.0,
+    "String": "",
+    "Boolean": False,
+}
+# UNECE Recommendation 20 common codes, as OPC UA's EUInformation wants them (Part 8, 5.6.3).
+UNECE = {
+    "°C": ("CEL", "degree Celsius"),
+    "kN": ("B47", "kilonewton"),
+    "MPa": ("MPA", "megapascal"),
+    "mm": ("MMT", "millimetre"),
+    "s": ("SEC", "second"),
+    "A": ("AMP", "ampere"),
+    "V": ("VLT", "volt"),
+    "A·h": ("AMH", "ampere hour"),
+    "rpm": ("RPM", "revolutions per minute"),
+}
+UNECE_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
+
+INTEGER_VARIANTS = frozenset(
+    {
+        ua.VariantType.SByte,
+        ua.VariantType.Byte,
+        ua.VariantType.Int16,
+        ua.VariantType.UInt16,
+        ua.VariantType.Int32,
+        ua.VariantType.UInt32,
+        ua.VariantType.Int64,
+        ua.VariantType.UInt64,
+    }
+)
+NUMBER_VARIANTS = INTEGER_VARIANTS | {ua.VariantType.Float, ua.VariantType.Double}
+
+
+def unece_unit_id(code: str) -> int:
+    """OPC UA UnitId of a UNECE common code: its ASCII bytes as one integer ("CEL" → 4408652)."""
+    value = 0
+    for ch in code:
+        value = (value << 8) | ord(ch)
+    return value
+
+
+def engineering_units(unit: str) -> ua.EUInformation | None:
+    """EUInformation for `unit` (a nodes.py unit string), or None if it has no UNECE code."""
+    if unit not in UNECE:
+        return None
+    code, long_name = UNECE[unit]
+    return ua.EUInformation(
+        NamespaceUri=UNECE_NAMESPACE,
+        UnitId=unece_unit_id(code),
+        DisplayName=ua.LocalizedText(unit),
+        Description=ua.LocalizedText(long_name),
+    )
+
+
+class SessionUsers(UserManager):
+    """Who may open a session: the configured users by password; anonymous only if insecure.
+
+    asyncua calls `get_user` on ActivateSession with the secure channel's peer
+    (client application) certificate; returning None refuses the session with
+    BadUserAccessDenied. asyncua 2.1 lets a client that ignores the endpoint
+    list open a None-security channel (meant for GetEndpoints) and activate a
+    session on it, so unless insecure a session without a client certificate
+    (i.e. not on our Basic256Sha256 channel) is refused here.
+    """
+
+    def __init__(self, users: Mapping[str, str], *, anonymous: bool) -> None:
+        self._users = {name: password.encode() for name, password in users.items()}
+        self._anonymous = anonymous
+
+    def get_user(
+        self,
+        iserver: Any,
+        username: str | None = None,
+        password: str | None = None,
+        certificate: Any = None,
+    ) -> User | None:
+        if not self._anonymous and not certificate:  # None, or b"" on a None channel
+            log.info("session refused", reason="not on a Basic256Sha256 SignAndEncrypt channel")
+            return None
+        if username is None:
+            if self._anonymous:
+                return User(role=UserRole.User, name="anonymous")
+            log.info("session refused", reason="anonymous")
+            return None
+        expected = self._users.get(username)
+        # Compare against something even for an unknown user, so timing says nothing.
+        given = (password or "").encode()
+        ok = hmac.compare_digest(given, expected if expected is not None else b"\0" * len(given))
+        if expected is None or password is None or not ok:
+            log.info("session refused", reason="bad user name or password", user=username)
+            return None
+        return User(role=UserRole.User, name=username)
+
+
+def check_security_config(
+    *,
+    insecure: bool,
+    cert_dir: Path | None,
+    users: Mapping[str, str],
+    trust_dir: Path | None,
+    port: int,
+) -> None:
+    """The constructor checks every simulator server makes; SimConfigError names the argument."""
+    if not 0 <= port <= 65535:
+        raise SimConfigError(f"port must be 0..65535, got {port}")
+    for name, password in users.items():
+        if not name or not password:
+            raise SimConfigError("users: user names and passwords must not be empty")
+    if not insecure:
+        if cert_dir is None:
+            raise SimConfigError("cert_dir is required unless insecure (server certificate)")
+        if not users:
+            raise SimConfigError("users: at least one user is required unless insecure")
+    if trust_dir is not None and not trust_dir.is_dir():
+        raise SimConfigError(f"trust_dir {trust_dir} is not a directory")
+
+
+async def configure_security(
+    server: Server,
+    *,
+    insecure: bool,
+    cert_dir: Path | None,
+    host: str,
+    trust_dir: Path | None,
+    application_uri: str,
+    server_name: str,
+) -> None:
+    """Endpoints, identity tokens, server certificate and client validator of `server`."""
+    if insecure:
+        server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        server.set_identity_tokens([ua.AnonymousIdentityToken])
+        return
+    assert cert_dir is not None
+    cert, key = await ensure_server_certificate(
+        cert_dir, host, application_uri=application_uri, server_name=server_name
+    )
+    await server.load_certificate(str(cert))
+    await server.load_private_key(str(key))
+    server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+    server.set_identity_tokens([ua.UserNameIdentityToken])
+    server.set_certificate_validator(await client_validator(trust_dir))
+
+
+async def client_validator(trust_dir: Path | None) -> Callable[..., Any]:
+    """Client certificates: valid now; with a trust dir also trusted (directly or by CA)."""
+    if trust_dir is None:
+        return CertificateValidator(CertificateValidatorOptions.TIME_RANGE).validate
+    store = TrustStore([trust_dir], [])
+    try:
+        await store.load()
+    except (OSError, ValueError) as exc:
+        raise SimConfigError(
+            f"trust_dir {trust_dir}: holds something that is not a certificate ({exc})"
+        ) from None
+    options = CertificateValidatorOptions.TIME_RANGE | CertificateValidatorOptions.TRUSTED
+    return CertificateValidator(options, store).validate
+
+
+async def start_server(server: Server, host: str, port: int) -> int:
+    """Start `server`; returns the bound port. SimConfigError when the port cannot be bound."""
+    try:
+        await server.start()
+    except OSError:
+        with contextlib.suppress(Exception):
+            await server.stop()
+        raise SimConfigError(
+            f"port {port}: cannot listen on {host}:{port} (in use, or not an address of this host)"
+        ) from None
+    assert server.bserver is not None
+    return int(server.bserver.port)
+
+
+async def write_server_time(server: Server) -> None:
+    """ServerStatus.CurrentTime (what asyncua's clock task would do, once a second)."""
+    status_node = server.get_node(ObjectIds.Server_ServerStatus)
+    status = copy.copy(await status_node.read_value())
+    status.CurrentTime = datetime.datetime.now(datetime.UTC)
+    await status_node.write_value(status)
+    await server.get_node(ObjectIds.Server_ServerStatus_CurrentTime).write_value(
+        ua.Variant(status.CurrentTime, ua.VariantType.DateTime)
+    )
+
+
+def url_host(host: str) -> str:
+    """`host` as it goes into a URL (IPv6 literals in brackets)."""
+    return f"[{host}]" if ":" in host else host
+
+
+async def describe(node: Node, text: str) -> None:
+    await node.write_attribute(
+        AttributeIds.Description, ua.DataValue(ua.Variant(ua.LocalizedText(text)))
+    )
+
+
+def convert(
+    name: str, wire_type: str, variant: ua.Variant
+) -> tuple[object, tuple[int, str] | None]:
+    """A method argument as a Python value, or (status code, message) when its type is wrong.
+
+    Double arguments take any numeric variant (integers convert exactly);
+    integer arguments take integer variants; String takes a String.
+    """
+    vt, value = variant.VariantType, variant.Value
+    mismatch = (
+        StatusCodes.BadTypeMismatch,
+        f"{name} must be a {wire_type}, got {vt.name}",
+    )
+    if wire_type == "String":
+        ok = vt is ua.VariantType.String and value is not None
+        return (value, None) if ok else ("", mismatch)
+    if wire_type == "Double":
+        if vt not in NUMBER_VARIANTS:
+            return 0.0, mismatch
+        return float(value), None
+    if vt not in INTEGER_VARIANTS:
+        return 0, mismatch
+    return int(value), None
+
+
+def nid(text: str, idx: int) -> ua.NodeId:
+    """A string node id in namespace `idx`."""
+    return ua.NodeId(ua.String(text), ua.Int16(idx))
+
+
+def status(code: int) -> ua.StatusCode:
+    return ua.StatusCode(ua.UInt32(code))
+
+
+def diagnostic(message: str | None) -> ua.DiagnosticInfo:
+    return (
+        ua.DiagnosticInfo()
+        if message is None
+        else ua.DiagnosticInfo(AdditionalInfo=ua.String(message))
+    )
+
+
+def refused(method: str, code: int, message: str) -> ua.StatusCode:
+    """Log a refused method call; the status code the client gets."""
+    log.info("method refused", method=method, code=status(code).name, reason=message)
+    return status(code)
+
+
+async def ensure_server_certificate(
+    cert_dir: Path, host: str, *, application_uri: str, server_name: str
+) -> tuple[Path, Path]:
+    """The server's certificate (DER) and key (PEM) in `cert_dir`: made on first start
+    (and when missing, unreadable or about to expire), reused otherwise. The key is 0600."""
+    cert_path, key_path = cert_dir / CERT_FILE, cert_dir / KEY_FILE
+    if cert_path.exists() and key_path.exists():
+        try:
+            cert = await uacrypto.load_certificate(cert_path)
+            await uacrypto.load_private_key(key_path)
+        except Exception:  # any unreadable file: make a new pair
+            log.warning("server certificate unreadable; making a new one", cert=str(cert_path))
+        else:
+            left = cert.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+            if left > datetime.timedelta(days=CERT_RENEW_DAYS):
+                return cert_path, key_path
+    try:
+        cert_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # noqa: ASYNC240 - once, at start
+    except OSError as exc:
+        raise SimConfigError(f"cert_dir {cert_dir}: cannot create it ({exc.strerror})") from None
+    key = cert_gen.generate_private_key()
+    names: list[x509.GeneralName] = [
+        x509.UniformResourceIdentifier(application_uri),
+        x509.DNSName(socket.gethostname()),
+        x509.DNSName("localhost"),
+    ]
+    for address in {host, "127.0.0.1"}:
+        with contextlib.suppress(ValueError):
+            names.append(x509.IPAddress(ipaddress.ip_address(address)))
+    if not is_ip(host) and host not in ("localhost", socket.gethostname()):
+        names.append(x509.DNSName(host))
+    cert = cert_gen.generate_self_signed_app_certificate(
+        key,
+        server_name,
+        {"organizationName": "pkgline"},
+        names,
+        [ExtendedKeyUsageOID.SERVER_AUTH],
+        days=CERT_DAYS,
+    )
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(cert_gen.dump_private_key_as_pem(key))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.DER))
+    log.info("server certificate made", cert=str(cert_path), key=str(key_path))
+    return cert_path, key_path
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,76 @@
+"""Conflicting transactions at the same moment: exactly one wins, the other gets a clear error."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from sqlalchemy.engine import Engine
+
+from mes.domain.errors import DomainError
+from mes.services import lots, reads
+from tests.helpers import lot_at_pmc
+
+
+def race(*actions: Callable[[], object]) -> list[object]:
+    """Run the actions in threads released together; each result or the error it raised."""
+    barrier = threading.Barrier(len(actions))
+    results: list[object] = [None] * len(actions)
+
+    def run(i: int, action: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            results[i] = action()
+        except DomainError as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+class TestConcurrentTransactions:
+    def test_two_operators_track_in_the_same_lot(self, leased: Engine) -> None:
+        """Two track-ins of one lot at once: one run is requested, the other is refused."""
+        lot_at_pmc(leased)
+        for _ in range(5):
+            results = race(
+                lambda: lots.track_in(leased, "op1", "L001", "OVEN-01"),
+                lambda: lots.track_in(leased, "op1", "L001", "OVEN-01"),
+            )
+            errors = [r for r in results if isinstance(r, DomainError)]
+            assert len(errors) == 1, results
+            assert "running" in str(errors[0]) or "changed by someone" in str(errors[0])
+            assert len(reads.runs(leased)) == 1
+            break
+
+    def test_two_lots_race_for_one_tool(self, leased: Engine) -> None:
+        """Two lots tracked in on the same tool at once: one gets it, the other a clear error."""
+        lot_at_pmc(leased, "L001")
+        lot_at_pmc(leased, "L002")
+        results = race(
+            lambda: lots.track_in(leased, "op1", "L001", "OVEN-01"),
+            lambda: lots.track_in(leased, "op1", "L002", "OVEN-01"),
+        )
+        errors = [r for r in results if isinstance(r, DomainError)]
+        assert len(errors) == 1, results
+        assert "OVEN-01" in str(errors[0])
+        statuses = sorted(r.status for r in reads.lots(leased))
+        assert statuses == ["running", "waiting"]
+        assert len(reads.runs(leased)) == 1
+
+    def test_hold_racing_manual_track_out(self, leased: Engine) -> None:
+        """A hold and a track-out at once both leave a consistent lot: held, at a known step."""
+        lots.create(leased, "op1", "L001", "fowlp-cure", 5)
+        lots.track_in(leased, "op1", "L001")
+        race(
+            lambda: lots.hold(leased, "op1", "L001", "scratch found"),
+            lambda: lots.track_out(leased, "op1", "L001"),
+        )
+        row = reads.lot(leased, "L001")
+        assert row is not None
+        assert row.on_hold
+        assert row.step in ("MOLD", "PMC")
