@@ -195,7 +195,7 @@ class TestPlating:
         tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        """At its amp-hour limit the tool leaves standby; track-in is refused until the bath is made up."""
+        """At its amp-hour limit the tool leaves standby; track-in refused until maintenance."""
         d = await start_daemon(plate_line, plater, tmp_path, monkeypatch, bath_limit_ah=1.0)
         try:
             await plate(plate_line, "L4", 1)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
-from textual.widgets import Input, Static
+from sqlmodel import Session, col, select
+from textual.widgets import DataTable, Input, Static
 
 from mes.domain.errors import InvalidInput
-from mes.services import audit, plating
-from mes.store.tables import AuditEvent, PlatingRecord, Tool
+from mes.services import plating
+from mes.store.tables import Audit, PlatingRecord, Tool
 from mes.tui.metrology import parse_thickness
-from tests.tui.helpers import PLATER, Harness, running
+from tests.tui.helpers import PLATER, Harness, column, running
 from tests.tui.test_app import modal, select_lot
+from tests.tui.test_wafers import wafers_view
 
 MESSAGE = "L001: η 0.900 → 0.948 (measured 5.2 µm, computed 4.94 µm on 2 wafers)"
 
@@ -26,12 +27,12 @@ def tool_eta(engine: Engine) -> float | None:
 
 def measured(engine: Engine) -> list[float | None]:
     with Session(engine) as s:
-        return [r.measured_um for r in s.exec(select(PlatingRecord).order_by(PlatingRecord.id))]
+        return [r.measured_um for r in s.exec(select(PlatingRecord).order_by(col(PlatingRecord.id)))]
 
 
-def metrology_events(engine: Engine) -> list[AuditEvent]:
+def metrology_events(engine: Engine) -> list[Audit]:
     with Session(engine) as s:
-        return list(s.exec(select(AuditEvent).where(AuditEvent.action == "metrology")))
+        return list(s.exec(select(Audit).where(Audit.action == "metrology")))
 
 
 async def retype(h: Harness, text: str) -> None:
@@ -74,6 +75,10 @@ class TestMetrology:
             assert h.app.screen is h.app.screen_stack[0]
             assert [n.message for n in h.notes if n.message.startswith("L001:")] == [MESSAGE]
             assert h.errors() == []
+
+            await h.press("w", "enter")  # the wafers view, on wafer 1: its record is measured
+            plated = wafers_view(h).query_one("#plating-table", DataTable)
+            assert column(plated, "measured") == {"1": "5.20"}
 
         eta = tool_eta(plated_line)
         assert eta == pytest.approx(5.2 / ((5.500 + 5.474) / 2))
@@ -149,7 +154,3 @@ def test_parse_thickness(text: str, value: float) -> None:
 def test_parse_thickness_refuses(text: str) -> None:
     with pytest.raises(InvalidInput, match="thickness"):
         parse_thickness(text)
-
-
-def test_audit_module_is_the_one_recording() -> None:
-    assert hasattr(audit, "record")

@@ -1,4 +1,5 @@
-"""The wafers view: a lot's wafers with their cure state, and one wafer's thermal ledger."""
+"""The wafers view: a lot's wafers with their cure state, and one wafer's thermal ledger and
+plating records."""
 
 from __future__ import annotations
 
@@ -76,6 +77,53 @@ class TestWafers:
             assert h.app.screen is h.app.screen_stack[0]
             assert h.app.is_running
             assert h.errors() == []
+
+    async def test_plating_records(self, plated_line: Engine) -> None:
+        """For a plated lot the view also shows, under the ledger, the plating records of the
+        wafer under the cursor: step, run, cell, charge, η, computed and measured thickness
+        (blank before metrology) and gaps."""
+        async with running(plated_line) as h:
+            await select_lot(h, "L001")
+            await h.press("w")
+            view = wafers_view(h)
+            assert table(h, "wafer-table").border_title == "25 wafers, 0 cured, 2 plated"
+            plated = table(h, "plating-table")
+            assert plated.display
+            assert plated.border_title == "Plating · Enter on a wafer"
+
+            await h.press("enter")
+            assert view.ledger_wafer == "L001-W01"
+            assert table(h, "ledger-table").border_title == "Ledger · L001-W01 · never cured"
+            assert plated.border_title == "Plating · L001-W01 · 1 plating step"
+            rows = [cells(plated, str(r.key.value)) for r in plated.ordered_rows]
+            assert rows == [["1", "RDL1.PLATE", "1", "1", "4236.0", "0.900", "4.95", "", "0"]]
+
+            await h.press("down", "enter")
+            assert cells(plated, "2") == [
+                "1",
+                "RDL1.PLATE",
+                "1",
+                "2",
+                "4215.5",
+                "0.900",
+                "4.93",
+                "",
+                "1",
+            ]
+
+            await h.press("down", "enter")  # wafer 3: never plated
+            assert plated.row_count == 0
+            assert plated.border_title == "Plating · L001-W03 · never plated"
+            assert view.error == ""
+            assert h.errors() == []
+
+    async def test_plating_hidden_for_a_lot_never_plated(self, cured_line: Engine) -> None:
+        """A lot without plating records shows no plating table."""
+        async with running(cured_line) as h:
+            await select_lot(h, "L001")
+            await h.press("w", "enter")
+            assert not table(h, "plating-table").display
+            assert table(h, "wafer-table").border_title == "25 wafers, 2 cured"
 
     async def test_lot_without_cures(self, cured_line: Engine) -> None:
         """A lot none of whose wafers was cured lists its wafers with blank cure columns."""
