@@ -20,7 +20,7 @@ from mes.services import lots as lot_tx
 from mes.services import plating
 from mes.services.reads import LotRow
 from mes.tui.data import Snapshot, load_snapshot
-from mes.tui.metrology import metrology_detail, metrology_message, parse_thickness
+from mes.tui.metrology import EXAMPLE, metrology_detail, metrology_message, parse_thickness
 from mes.tui.modals import ActionModal
 from mes.tui.tables import AlarmsTable, LotsTable, ToolsTable
 from mes.tui.trend import TrendPlot
@@ -255,7 +255,8 @@ class MainScreen(Screen[None]):
             self.notify(message, severity="error", markup=False)
             return
         if not records:
-            self.notify(f"{lot.id} has no plating record to measure", severity="warning")
+            message = f"{lot.id} has no plating record to measure"
+            self.notify(message, severity="warning", markup=False)
             return
 
         def submit(text: str) -> str:
@@ -269,7 +270,7 @@ class MainScreen(Screen[None]):
                 metrology_detail(lot, records),
                 "Measured Cu thickness (µm)",
                 submit,
-                placeholder="e.g. 5.2",
+                placeholder=EXAMPLE,
             )
         )
 

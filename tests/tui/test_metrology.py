@@ -27,7 +27,9 @@ def tool_eta(engine: Engine) -> float | None:
 
 def measured(engine: Engine) -> list[float | None]:
     with Session(engine) as s:
-        return [r.measured_um for r in s.exec(select(PlatingRecord).order_by(col(PlatingRecord.id)))]
+        return [
+            r.measured_um for r in s.exec(select(PlatingRecord).order_by(col(PlatingRecord.id)))
+        ]
 
 
 def metrology_events(engine: Engine) -> list[Audit]:

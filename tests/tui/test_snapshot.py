@@ -44,3 +44,29 @@ class TestMainScreen:
 
         app = LineApp(cured_line, "op1", NO_TICK_S)
         assert snap_compare(app, terminal_size=SIZE, run_before=open_ledger)
+
+    def test_metrology_dialog(self, plated_line: Engine, snap_compare: SnapCompare) -> None:
+        """The metrology dialog on L001's plating run after "abc" was refused."""
+
+        async def refuse_text(pilot: Pilot[None]) -> None:
+            await settle(pilot)
+            await pilot.press("tab", "m")
+            await settle(pilot)
+            await pilot.press(*"abc", "enter")
+            await settle(pilot)
+
+        app = LineApp(plated_line, "op1", NO_TICK_S)
+        assert snap_compare(app, terminal_size=SIZE, run_before=refuse_text)
+
+    def test_plated_wafers_view(self, plated_line: Engine, snap_compare: SnapCompare) -> None:
+        """L001's wafers (two plated) over wafer 1's empty ledger and its plating record."""
+
+        async def open_records(pilot: Pilot[None]) -> None:
+            await settle(pilot)
+            await pilot.press("tab", "w")
+            await settle(pilot)
+            await pilot.press("enter")
+            await settle(pilot)
+
+        app = LineApp(plated_line, "op1", NO_TICK_S)
+        assert snap_compare(app, terminal_size=SIZE, run_before=open_records)
