@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from mes.domain.errors import InvalidState
-from mes.services import lots, reads
+from mes.services import lots, reads, routes
 from mes.services.tx import transaction
 from mes.store.tables import Lot, utcnow
 from tests.helpers import lot_at_pmc
@@ -53,3 +54,33 @@ class TestQTime:
         row = reads.lot(leased, "L001")
         assert row is not None
         assert row.on_hold
+
+
+class TestRouteQTime:
+    def test_seed_sputter_starts_the_plating_clock(self, leased: Engine, tmp_path: Path) -> None:
+        """Tracking out of a step with qtime_to starts that step's clock; late → held."""
+        route = tmp_path / "r.toml"
+        route.write_text(
+            'name = "seed-plate"\n'
+            '[[steps]]\nname = "SEED"\nqtime_to = "PLATE"\nqtime_h = 8.0\n'
+            '[[steps]]\nname = "LITHO"\n'
+            '[[steps]]\nname = "PLATE"\n'
+        )
+        routes.import_file(leased, "eng1", route)
+        lots.create(leased, "op1", "S1", "seed-plate", 3)
+        lots.track_in(leased, "op1", "S1")
+        lots.track_out(leased, "op1", "S1")
+        with transaction(leased) as s:
+            lot = s.get(Lot, "S1")
+            assert lot is not None
+            assert lot.qtime_step == "PLATE"
+            assert lot.qtime_deadline is not None
+            left = lot.qtime_deadline - utcnow()
+        assert timedelta(hours=7.9) < left <= timedelta(hours=8)
+        set_deadline(leased, "S1", -0.5)
+        with transaction(leased) as s:  # the clock is for PLATE, the lot waits at LITHO
+            lot = s.get(Lot, "S1")
+            assert lot is not None
+            lot.qtime_step = "PLATE"
+            s.add(lot)
+        assert lots.enforce_qtime(leased, "equipment") == ["S1"]
