@@ -128,7 +128,9 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
         bath = plating.bath_blocks(tool)
         if bath is not None:
             raise InvalidState(bath)
-        if not may_track_in(E10State(tool.e10_state)) or tool.run_id is not None:
+        if tool.run_id is not None:
+            raise InvalidState(f"tool {tool_id} is busy with run {tool.run_id}")
+        if not may_track_in(E10State(tool.e10_state)):
             raise InvalidState(f"tool {tool_id} is {tool.e10_state}; track-in needs standby")
         now = utcnow()
         if tool.lease_expires is None or tool.lease_expires < now:

@@ -92,6 +92,8 @@ class MainScreen(Screen[None]):
                 self.notify(message, severity="error", markup=False, timeout=10)
             return
         self._db_error = None
+        if not self.is_attached:  # the app closed while the read ran: nothing to show it on
+            return
         self._apply(snap)
 
     def _apply(self, snap: Snapshot) -> None:
