@@ -32,12 +32,12 @@ def to_oven_step(engine: Engine, lot_id: str) -> None:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait until no worker runs, twice in a row (a read may start another read)."""
+    """Wait until no worker runs, four polls in a row (a read may start another read)."""
     idle = 0
     for _ in range(500):
         await pilot.pause(0.01)
         idle = idle + 1 if all(w.is_finished for w in pilot.app.workers) else 0
-        if idle == 2:
+        if idle == 4:
             return
     raise AssertionError("workers did not settle")
 
