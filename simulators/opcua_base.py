@@ -17,6 +17,7 @@ activate a session on it: `SessionUsers` refuses that.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import datetime
@@ -26,15 +27,18 @@ import os
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 import structlog
 from asyncua import ua
+from asyncua.common.callback import CallbackType, ServerItemCallback
 from asyncua.common.node import Node
 from asyncua.crypto import cert_gen, uacrypto
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.truststore import TrustStore
 from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+from asyncua.server.event_generator import EventGenerator
 from asyncua.server.server import Server
 from asyncua.server.user_managers import UserManager
 from asyncua.ua.attribute_ids import AttributeIds
@@ -44,10 +48,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from simulators.clock import SimClock
 from simulators.errors import SimConfigError
 
 log = structlog.get_logger("simulators.opcua")
 
+TICK_WALL_S = 0.02  # how often the background task catches the plant up and publishes
 CERT_FILE = "server-cert.der"
 KEY_FILE = "server-key.pem"
 CERT_DAYS = 3650
@@ -358,3 +364,211 @@ def is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+class _Plant(Protocol):
+    def advance(self, dt: float) -> None: ...
+
+
+P = TypeVar("P", bound=_Plant)
+
+
+class OpcuaSimulator(Generic[P]):
+    """The lifecycle the OPC UA simulators share: start/stop, the tick loop, catching up.
+
+    A subclass sets NAME, APPLICATION_URI, SERVER_NAME, ENDPOINT_PATH, `_log` and
+    `plant`, calls `_init_server` first in its constructor, and provides `_build`
+    (the address space), `_node_values` and `_send_events`.
+    """
+
+    NAME: ClassVar[str]
+    APPLICATION_URI: ClassVar[str]
+    SERVER_NAME: ClassVar[str]
+    ENDPOINT_PATH: ClassVar[str]
+    _log: ClassVar[Any]
+    plant: P
+
+    def _init_server(
+        self,
+        host: str,
+        port: int,
+        *,
+        speed: float,
+        cert_dir: Path | None,
+        users: Mapping[str, str] | None,
+        insecure: bool,
+        trust_dir: Path | None,
+    ) -> None:
+        users = dict(users or {})
+        check_security_config(
+            insecure=insecure, cert_dir=cert_dir, users=users, trust_dir=trust_dir, port=port
+        )
+        self.host = host
+        self.insecure = insecure
+        self.cert_dir = cert_dir
+        self.trust_dir = trust_dir
+        self._requested_port = port
+        self._users = users
+        self._clock = SimClock(speed)  # validates speed; restarted in start()
+        self._server: Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._events: EventGenerator | None = None
+        self._nodes: dict[str, tuple[Node, ua.VariantType]] = {}
+        self._published: dict[str, object] = {}
+        self._last_sim_s = 0.0
+        self._port: int | None = None
+        self._idx = 0
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The TCP port the server listens on (known after start)."""
+        if self._port is None:
+            raise RuntimeError("simulator not started")
+        return self._port
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint URL clients connect to."""
+        return f"opc.tcp://{url_host(self.host)}:{self.port}{self.ENDPOINT_PATH}"
+
+    @property
+    def speed(self) -> float:
+        return self._clock.speed
+
+    @property
+    def server_cert_path(self) -> Path | None:
+        """The server's certificate (DER): pin it in clients. None when insecure."""
+        return None if self.insecure or self.cert_dir is None else self.cert_dir / CERT_FILE
+
+    @property
+    def namespace_index(self) -> int:
+        return self._idx
+
+    async def start(self) -> None:
+        """Bind the port, build the address space and start stepping the physics."""
+        if self._server is not None:
+            return
+        server = Server(user_manager=SessionUsers(self._users, anonymous=self.insecure))
+        await server.init()
+        server.set_server_name(self.SERVER_NAME)
+        await server.set_application_uri(self.APPLICATION_URI)
+        server.set_endpoint(
+            f"opc.tcp://{url_host(self.host)}:{self._requested_port}{self.ENDPOINT_PATH}"
+        )
+        await configure_security(
+            server,
+            insecure=self.insecure,
+            cert_dir=self.cert_dir,
+            host=self.host,
+            trust_dir=self.trust_dir,
+            application_uri=self.APPLICATION_URI,
+            server_name=self.SERVER_NAME,
+        )
+        await self._build(server)
+        server.subscribe_server_callback(CallbackType.PreRead, self._before_read)
+        server.disable_clock()  # our tick loop keeps ServerStatus.CurrentTime (fast stop)
+        self._port = await start_server(server, self.host, self._requested_port)
+        self._server = server
+        self._clock = SimClock(self._clock.speed)
+        self._last_sim_s = 0.0
+        await self._publish()
+        self._task = asyncio.create_task(self._run(), name=f"{self.NAME}-sim-physics")
+        listening = f"{self.NAME} simulator listening"
+        self._log.info(
+            listening,
+            endpoint=self.endpoint,
+            security="None (insecure)" if self.insecure else "Basic256Sha256 SignAndEncrypt",
+            speed=self._clock.speed,
+            **self._listening_info(),
+        )
+
+    async def stop(self) -> None:
+        """Stop the physics task and close the server and its connections."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._server is not None:
+            server, self._server = self._server, None
+            await server.stop()
+            self._nodes.clear()
+            self._published.clear()
+            stopped = f"{self.NAME} simulator stopped"
+            self._log.info(stopped, port=self._port)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_clock = loop.time()
+        while True:
+            await asyncio.sleep(TICK_WALL_S)
+            await self._update()
+            if loop.time() >= next_clock and self._server is not None:
+                next_clock = loop.time() + 1.0
+                await write_server_time(self._server)
+
+    def _catch_up(self) -> None:
+        """Advance the plant to the clock's now."""
+        if self._server is None:
+            return
+        now = self._clock.now()
+        if now > self._last_sim_s:
+            self.plant.advance(now - self._last_sim_s)
+            self._last_sim_s = now
+
+    async def _update(self) -> None:
+        self._catch_up()
+        await self._publish()
+
+    async def _before_read(self, event: ServerItemCallback, _dispatcher: Any) -> None:
+        """A client's read: bring the values up to the clock's now first."""
+        if event.is_external:
+            await self._update()
+
+    async def _publish(self) -> None:
+        """Write the values that changed into the address space; send pending alarm events."""
+        server = self._server
+        if server is None:
+            return
+        now = cast(ua.DateTime, datetime.datetime.now(datetime.UTC))
+        for node_id, value in self._node_values().items():
+            if self._published.get(node_id, _UNSET) == value:
+                continue
+            node, vtype = self._nodes[node_id]
+            await server.write_attribute_value(
+                node.nodeid,
+                ua.DataValue(ua.Variant(value, vtype), SourceTimestamp=now, ServerTimestamp=now),
+            )
+            self._published[node_id] = value
+        await self._send_events()
+
+    # --- what a subclass provides --------------------------------------------------------
+
+    def _listening_info(self) -> dict[str, object]:
+        return {}
+
+    async def _build(self, server: Server) -> None:
+        raise NotImplementedError
+
+    def _node_values(self) -> dict[str, object]:
+        raise NotImplementedError
+
+    async def _send_events(self) -> None:
+        raise NotImplementedError
+
+
+_UNSET = object()

@@ -17,12 +17,11 @@ without it the fault is active at once. Zones are 1-based, as on the wire.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from drivers.cure_oven import registers as reg
-from simulators.errors import SimConfigError
+from simulators.fault_spec import FaultSpecError, parse_float, parse_int, parse_spec
 
 
 class FaultKind(enum.StrEnum):
@@ -44,10 +43,6 @@ _KEYS: dict[FaultKind, tuple[tuple[str, ...], tuple[str, ...]]] = {
     FaultKind.N2_LOSS: ((), ("at",)),
 }
 MAX_OVERSHOOT_C = 100.0
-
-
-class FaultSpecError(SimConfigError):
-    """A fault spec that cannot be parsed; the message quotes the spec."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,60 +67,21 @@ class Fault:
 
 def parse_fault(spec: str, zones: int = reg.MAX_ZONES) -> Fault:
     """Parse `kind[:key=value,...]`; raise FaultSpecError naming the spec and what is wrong."""
-
-    def bad(why: str) -> FaultSpecError:
-        return FaultSpecError(f"bad fault spec {spec!r}: {why}")
-
-    name, _, arg_text = spec.strip().partition(":")
-    try:
-        kind = FaultKind(name.strip())
-    except ValueError:
-        kinds = ", ".join(k.value for k in FaultKind)
-        raise bad(f"unknown fault {name.strip()!r}; expected one of {kinds}") from None
-    required, optional = _KEYS[kind]
-    args: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in arg_text.split(","))):
-        key, eq, value = (s.strip() for s in item.partition("="))
-        if not eq or not value:
-            raise bad(f"expected key=value, got {item!r}")
-        if key not in required + optional:
-            takes = ", ".join(required + optional) or "no arguments"
-            raise bad(f"{kind} takes {takes}; got {key!r}")
-        if key in args:
-            raise bad(f"{key} given twice")
-        args[key] = value
-    for key in required:
-        if key not in args:
-            raise bad(f"{key}= is required")
+    kind, args, bad = parse_spec(spec, FaultKind, _KEYS)
     zone = delta = at = None
     if "zone" in args:
-        zone = _int(args["zone"])
+        zone = parse_int(args["zone"])
         if zone is None or not 1 <= zone <= zones:
             raise bad(f"zone must be an integer 1..{zones}, got {args['zone']!r}")
     if "delta" in args:
-        delta = _float(args["delta"])
+        delta = parse_float(args["delta"])
         if delta is None or not 0 < delta <= MAX_OVERSHOOT_C:
             raise bad(f"delta must be a number of °C in (0, {MAX_OVERSHOOT_C:g}]")
     if "at" in args:
-        at = _float(args["at"])
+        at = parse_float(args["at"])
         if at is None or at < 0:
             raise bad(f"at must be a program time in seconds ≥ 0, got {args['at']!r}")
     return Fault(kind, zone=zone, delta_c=delta, at_s=at)
-
-
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,26 +16,19 @@ the explicit lab opt-out: one None/None endpoint, anonymous.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import datetime
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, cast
 
 import structlog
 from asyncua import ua
-from asyncua.common.callback import CallbackType, ServerItemCallback
 from asyncua.common.node import Node
-from asyncua.server.event_generator import EventGenerator
 from asyncua.server.server import Server
 from asyncua.ua.object_ids import ObjectIds
 from asyncua.ua.status_codes import StatusCodes
 
 from drivers.plater import nodes
 from simulators import opcua_base as base
-from simulators.clock import SimClock
 from simulators.plater import model
 from simulators.plater.faults import Fault, FaultKind, parse_fault
 from simulators.plater.plant import (
@@ -51,7 +44,6 @@ from simulators.plater.plant import (
 
 log = structlog.get_logger("simulators.plater")
 
-TICK_WALL_S = 0.02  # how often the background task catches the plant up and publishes
 APPLICATION_URI = "urn:pkgline:sim:plating-tool"
 SERVER_NAME = "pkgline plating tool simulator"
 
@@ -90,7 +82,7 @@ def node_values(readings: PlaterReadings) -> dict[str, object]:
     return values
 
 
-class PlaterSimulator:
+class PlaterSimulator(base.OpcuaSimulator[PlaterPlant]):
     """A simulated Cu plating tool serving nodes.py over OPC UA.
 
     `async with PlaterSimulator("127.0.0.1", 0, speed=50, cert_dir=d, users={"mes": pw})`
@@ -98,6 +90,12 @@ class PlaterSimulator:
     after start (pass port 0 for any free port); `sim.server_cert_path` is the
     certificate a client pins. Faults: spec strings or `Fault`s, at start or via `inject`.
     """
+
+    NAME = "plater"
+    APPLICATION_URI = APPLICATION_URI
+    SERVER_NAME = SERVER_NAME
+    ENDPOINT_PATH = nodes.ENDPOINT_PATH
+    _log = log
 
     def __init__(
         self,
@@ -115,155 +113,26 @@ class PlaterSimulator:
         params: model.PlaterParams | None = None,
         amp_hours0: float = 0.0,
     ) -> None:
-        users = dict(users or {})
-        base.check_security_config(
-            insecure=insecure, cert_dir=cert_dir, users=users, trust_dir=trust_dir, port=port
+        self._init_server(
+            host,
+            port,
+            speed=speed,
+            cert_dir=cert_dir,
+            users=users,
+            insecure=insecure,
+            trust_dir=trust_dir,
         )
-        self.host = host
-        self.insecure = insecure
-        self.cert_dir = cert_dir
-        self.trust_dir = trust_dir
-        self._requested_port = port
-        self._users = users
-        self._clock = SimClock(speed)  # validates speed; restarted in start()
         self.plant = PlaterPlant(
             params, [self._fault(f) for f in faults], seed, cells=cells, amp_hours0=amp_hours0
         )
-        self._server: Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._events: EventGenerator | None = None
-        self._nodes: dict[str, tuple[Node, ua.VariantType]] = {}
-        self._published: dict[str, object] = {}
-        self._last_sim_s = 0.0
-        self._port: int | None = None
-        self._idx = 0
 
     @staticmethod
     def _fault(fault: Fault | str) -> Fault:
         return parse_fault(fault) if isinstance(fault, str) else fault
 
-    # --- lifecycle ---------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on (known after start)."""
-        if self._port is None:
-            raise RuntimeError("simulator not started")
-        return self._port
-
-    @property
-    def endpoint(self) -> str:
-        """The endpoint URL clients connect to."""
-        return f"opc.tcp://{base.url_host(self.host)}:{self.port}{nodes.ENDPOINT_PATH}"
-
-    @property
-    def speed(self) -> float:
-        return self._clock.speed
-
     @property
     def cells(self) -> int:
         return len(self.plant.cells)
-
-    @property
-    def server_cert_path(self) -> Path | None:
-        """The server's certificate (DER): pin it in clients. None when insecure."""
-        return None if self.insecure or self.cert_dir is None else self.cert_dir / base.CERT_FILE
-
-    @property
-    def namespace_index(self) -> int:
-        return self._idx
-
-    async def start(self) -> None:
-        """Bind the port, build the address space and start stepping the physics."""
-        if self._server is not None:
-            return
-        server = Server(user_manager=base.SessionUsers(self._users, anonymous=self.insecure))
-        await server.init()
-        server.set_server_name(SERVER_NAME)
-        await server.set_application_uri(APPLICATION_URI)
-        server.set_endpoint(
-            f"opc.tcp://{base.url_host(self.host)}:{self._requested_port}{nodes.ENDPOINT_PATH}"
-        )
-        await base.configure_security(
-            server,
-            insecure=self.insecure,
-            cert_dir=self.cert_dir,
-            host=self.host,
-            trust_dir=self.trust_dir,
-            application_uri=APPLICATION_URI,
-            server_name=SERVER_NAME,
-        )
-        await self._build(server)
-        server.subscribe_server_callback(CallbackType.PreRead, self._before_read)
-        server.disable_clock()  # our tick loop keeps ServerStatus.CurrentTime (fast stop)
-        self._port = await base.start_server(server, self.host, self._requested_port)
-        self._server = server
-        self._clock = SimClock(self._clock.speed)
-        self._last_sim_s = 0.0
-        await self._publish()
-        self._task = asyncio.create_task(self._run(), name="plater-sim-physics")
-        log.info(
-            "plater simulator listening",
-            endpoint=self.endpoint,
-            security="None (insecure)" if self.insecure else "Basic256Sha256 SignAndEncrypt",
-            speed=self._clock.speed,
-            cells=self.cells,
-            faults=[str(f) for f in self.plant.faults.faults],
-        )
-
-    async def stop(self) -> None:
-        """Stop the physics task and close the server and its connections."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        if self._server is not None:
-            server, self._server = self._server, None
-            await server.stop()
-            self._nodes.clear()
-            self._published.clear()
-            log.info("plater simulator stopped", port=self._port)
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_clock = loop.time()
-        while True:
-            await asyncio.sleep(TICK_WALL_S)
-            await self._update()
-            if loop.time() >= next_clock and self._server is not None:
-                next_clock = loop.time() + 1.0
-                await base.write_server_time(self._server)
-
-    def _catch_up(self) -> None:
-        """Advance the plant to the clock's now."""
-        if self._server is None:
-            return
-        now = self._clock.now()
-        if now > self._last_sim_s:
-            self.plant.advance(now - self._last_sim_s)
-            self._last_sim_s = now
-
-    async def _update(self) -> None:
-        self._catch_up()
-        await self._publish()
-
-    async def _before_read(self, event: ServerItemCallback, _dispatcher: Any) -> None:
-        """A client's read: bring the values up to the clock's now first."""
-        if event.is_external:
-            await self._update()
 
     # --- address space ------------------------------------------------------------------
 
@@ -335,23 +204,15 @@ class PlaterSimulator:
             )
             await base.describe(method, description)
 
-    async def _publish(self) -> None:
-        """Write the values that changed into the address space; send pending alarm events."""
-        server = self._server
-        if server is None:
-            return
-        now = cast(ua.DateTime, datetime.datetime.now(datetime.UTC))
-        for node_id, value in node_values(self.plant.readings()).items():
-            if self._published.get(node_id, _UNSET) == value:
-                continue
-            node, vtype = self._nodes[node_id]
-            await server.write_attribute_value(
-                node.nodeid,
-                ua.DataValue(ua.Variant(value, vtype), SourceTimestamp=now, ServerTimestamp=now),
-            )
-            self._published[node_id] = value
+    def _node_values(self) -> dict[str, object]:
+        return node_values(self.plant.readings())
+
+    async def _send_events(self) -> None:
         for event in self.plant.drain_events():
             await self._send(event)
+
+    def _listening_info(self) -> dict[str, object]:
+        return {"cells": self.cells, "faults": [str(f) for f in self.plant.faults.faults]}
 
     async def _send(self, event: AlarmEvent) -> None:
         if self._events is None:
@@ -462,9 +323,6 @@ class PlaterSimulator:
         """Switch faults off (latched cell alarms stay until Reset); returns them."""
         self._catch_up()
         return self.plant.clear(kind)
-
-
-_UNSET = object()
 
 
 def _convert(

@@ -10,20 +10,14 @@ environment variable or a file.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import math
-import os
-import signal
-import stat
-import sys
 from pathlib import Path
 from typing import Any
 
 import structlog
 
 from drivers.molding_press import nodes
-from simulators.errors import SimConfigError
-from simulators.press.faults import Fault, FaultSpecError, parse_fault
+from simulators import cli_common
+from simulators.press.faults import parse_fault
 from simulators.press.server import PressSimulator
 
 DEFAULT_CERT_DIR = Path("var/press-sim/pki")
@@ -40,105 +34,21 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         "docs/tools/molding-press.md) until SIGINT or SIGTERM. Secure by default: "
         "Basic256Sha256 SignAndEncrypt and a user name and password.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument(
-        "--port", type=int, default=nodes.DEFAULT_PORT, help="TCP port (0: any free)"
-    )
-    parser.add_argument("--speed", type=float, default=1.0, help="sim seconds per wall second")
-    parser.add_argument(
-        "--cert-dir",
-        type=Path,
-        default=DEFAULT_CERT_DIR,
-        metavar="DIR",
-        help="server certificate and key: made here on first start, reused after "
-        f"(default {DEFAULT_CERT_DIR})",
-    )
-    parser.add_argument(
-        "--trust-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="accept only client certificates found in DIR (or issued by a CA in it); "
-        "default: any client certificate inside its validity period",
-    )
-    parser.add_argument("--user", metavar="NAME", help="the user name clients log in with")
-    password = parser.add_mutually_exclusive_group()
-    password.add_argument(
-        "--password-env", metavar="VAR", help="environment variable holding the password"
-    )
-    password.add_argument(
-        "--password-file", type=Path, metavar="FILE", help="file holding the password"
-    )
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        help="lab only: one endpoint without security, anonymous access, no certificates",
-    )
-    parser.add_argument(
-        "--fault",
-        dest="faults",
-        action="append",
-        default=[],
-        metavar="SPEC",
-        help="fault to inject, repeatable: platen_heater:side=top|bottom[,at=S], "
+    cli_common.add_network_options(parser, nodes.DEFAULT_PORT)
+    cli_common.add_security_options(parser, DEFAULT_CERT_DIR)
+    cli_common.add_fault_options(
+        parser,
+        "platen_heater:side=top|bottom[,at=S], "
         "pressure_loss[:cycle=N], short_fill[:cycle=N] (at=S: from job time S s)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the measurement noise")
     return parser
-
-
-def _password(args: argparse.Namespace) -> str:
-    if args.password_env:
-        value = os.environ.get(args.password_env)
-        if not value:
-            raise SimConfigError(
-                f"--password-env: environment variable {args.password_env} is not set or empty"
-            )
-        return value
-    if args.password_file is not None:
-        path: Path = args.password_file
-        try:
-            value = path.read_text(encoding="utf-8").rstrip("\r\n")
-            mode = path.stat().st_mode
-        except OSError as exc:
-            raise SimConfigError(f"--password-file: cannot read {path} ({exc.strerror})") from None
-        except UnicodeDecodeError:
-            raise SimConfigError(f"--password-file: {path} is not UTF-8 text") from None
-        if not value:
-            raise SimConfigError(f"--password-file: {path} is empty")
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            log.warning("password file readable by others; chmod 600 it", path=str(path))
-        return value
-    raise SimConfigError("--password-env or --password-file is required with --user")
 
 
 def simulator_from_args(args: argparse.Namespace) -> PressSimulator:
     """Check the arguments and build the simulator; SimConfigError names a bad argument."""
-    speed = float(args.speed)
-    if not (math.isfinite(speed) and speed > 0):
-        raise SimConfigError(f"--speed must be a number > 0, got {args.speed}")
-    if not 0 <= args.port <= 65535:
-        raise SimConfigError(f"--port must be 0..65535, got {args.port}")
-    users: dict[str, str] = {}
-    if args.insecure:
-        if args.user or args.password_env or args.password_file:
-            raise SimConfigError("--user/--password-*: --insecure serves anonymous clients only")
-        if args.trust_dir is not None:
-            raise SimConfigError("--trust-dir: --insecure takes no client certificates")
-    else:
-        if not args.user:
-            raise SimConfigError("--user is required (or --insecure for an open lab server)")
-        users[args.user] = _password(args)
-        if args.trust_dir is not None and not args.trust_dir.is_dir():
-            raise SimConfigError(f"--trust-dir: {args.trust_dir} is not a directory")
-        if args.cert_dir.exists() and not args.cert_dir.is_dir():
-            raise SimConfigError(f"--cert-dir: {args.cert_dir} is not a directory")
-    faults: list[Fault] = []
-    for spec in args.faults:
-        try:
-            faults.append(parse_fault(spec))
-        except FaultSpecError as exc:
-            raise SimConfigError(f"--fault: {exc}") from None
+    speed = cli_common.check_speed_and_port(args)
+    users = cli_common.users_from_args(args, log)
+    faults = cli_common.parse_faults(args.faults, parse_fault)
     return PressSimulator(
         args.host,
         args.port,
@@ -155,20 +65,4 @@ def simulator_from_args(args: argparse.Namespace) -> PressSimulator:
 async def run(args: argparse.Namespace) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit code (0)."""
     sim = simulator_from_args(args)
-    if not structlog.is_configured():
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        async with sim:
-            if sim.server_cert_path is not None:
-                log.info("clients pin this server certificate", cert=str(sim.server_cert_path))
-            await stop.wait()
-            log.info("press simulator stopping", reason="signal")
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
-    return 0
+    return await cli_common.serve(sim, "press", log, lambda: sim.server_cert_path)

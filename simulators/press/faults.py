@@ -15,12 +15,11 @@ every job; without it every cycle suffers it while the fault is set.
 from __future__ import annotations
 
 import enum
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from drivers.molding_press import nodes
-from simulators.errors import SimConfigError
+from simulators.fault_spec import FaultSpecError, parse_float, parse_int, parse_spec
 from simulators.press.model import SIDES
 
 MAX_CYCLE = int(nodes.LIMITS["Cycles"][1])
@@ -40,10 +39,6 @@ _KEYS: dict[FaultKind, tuple[tuple[str, ...], tuple[str, ...]]] = {
     FaultKind.PRESSURE_LOSS: ((), ("cycle",)),
     FaultKind.SHORT_FILL: ((), ("cycle",)),
 }
-
-
-class FaultSpecError(SimConfigError):
-    """A fault spec that cannot be parsed; the message quotes the spec."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,59 +66,20 @@ class Fault:
 
 def parse_fault(spec: str) -> Fault:
     """Parse `kind[:key=value,...]`; raise FaultSpecError naming the spec and what is wrong."""
-
-    def bad(why: str) -> FaultSpecError:
-        return FaultSpecError(f"bad fault spec {spec!r}: {why}")
-
-    name, _, arg_text = spec.strip().partition(":")
-    try:
-        kind = FaultKind(name.strip())
-    except ValueError:
-        kinds = ", ".join(k.value for k in FaultKind)
-        raise bad(f"unknown fault {name.strip()!r}; expected one of {kinds}") from None
-    required, optional = _KEYS[kind]
-    args: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in arg_text.split(","))):
-        key, eq, value = (s.strip() for s in item.partition("="))
-        if not eq or not value:
-            raise bad(f"expected key=value, got {item!r}")
-        if key not in required + optional:
-            takes = ", ".join(required + optional) or "no arguments"
-            raise bad(f"{kind} takes {takes}; got {key!r}")
-        if key in args:
-            raise bad(f"{key} given twice")
-        args[key] = value
-    for key in required:
-        if key not in args:
-            raise bad(f"{key}= is required")
+    kind, args, bad = parse_spec(spec, FaultKind, _KEYS)
     side = args.get("side")
     if side is not None and side not in SIDES:
         raise bad(f"side must be top or bottom, got {side!r}")
     at = cycle = None
     if "at" in args:
-        at = _float(args["at"])
+        at = parse_float(args["at"])
         if at is None or at < 0:
             raise bad(f"at must be a job time in seconds ≥ 0, got {args['at']!r}")
     if "cycle" in args:
-        cycle = _int(args["cycle"])
+        cycle = parse_int(args["cycle"])
         if cycle is None or not 1 <= cycle <= MAX_CYCLE:
             raise bad(f"cycle must be an integer 1..{MAX_CYCLE}, got {args['cycle']!r}")
     return Fault(kind, side=side, at_s=at, cycle=cycle)
-
-
-def _int(text: str) -> int | None:
-    try:
-        return int(text)
-    except ValueError:
-        return None
-
-
-def _float(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 @dataclass(frozen=True, slots=True)
