@@ -56,6 +56,13 @@ def leased(line: Engine) -> Engine:
 
 
 @pytest.fixture(autouse=True)
+def _private_cli_session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CLI logins of a test go to its own session file, never the developer's."""
+    monkeypatch.setenv("PKGLINE_SESSION_FILE", str(tmp_path / "sessions.json"))
+    monkeypatch.delenv("PKGLINE_TOKEN", raising=False)
+
+
+@pytest.fixture(autouse=True)
 async def _no_leaked_tasks() -> None:
     """Fail a test that leaves asyncio tasks running."""
     yield  # type: ignore[misc]

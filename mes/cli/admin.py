@@ -1,28 +1,38 @@
-"""`pkgline db|user|route|tool|alarm|audit …`: the line's housekeeping verbs."""
+"""`pkgline db|route|tool|alarm|audit …`: the line's housekeeping verbs."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from mes.cli.common import EXIT_FAILED, EXIT_OK, actor_from, emit, engine_from, table
+from mes.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    actor_from,
+    emit,
+    engine_from,
+    read_password,
+    table,
+)
 from mes.services import audit, plating, reads, routes, tools, users
 from mes.services.tx import transaction
+from mes.store import migrate
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    db = sub.add_parser("db", help="database: init")
+    db = sub.add_parser("db", help="database: init, upgrade, current")
     dsub = db.add_subparsers(dest="db_cmd", required=True)
     init = dsub.add_parser(
-        "init", help="create the schema and, on an empty database, the first admin"
+        "init", help="migrate the schema to head and, on an empty database, add the first admin"
     )
     init.add_argument("--admin", default="admin", help="name of the first admin user")
-
-    user = sub.add_parser("user", help="users: add")
-    usub = user.add_subparsers(dest="user_cmd", required=True)
-    ua = usub.add_parser("add", help="add a user with roles (admin)")
-    ua.add_argument("name")
-    ua.add_argument("--roles", required=True, help="comma-separated: operator, engineer, admin")
+    init.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the first admin's password from standard input (else asked on the terminal)",
+    )
+    dsub.add_parser("upgrade", help="migrate the schema to this pkgline's newest revision")
+    dsub.add_parser("current", help="the schema revision of the database")
 
     route = sub.add_parser("route", help="routes: import")
     rsub = route.add_subparsers(dest="route_cmd", required=True)
@@ -52,19 +62,53 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     lst.add_argument("--limit", type=int, default=30)
 
 
+def run_db(args: argparse.Namespace) -> int:
+    """`db current` only reads; `db upgrade` and `db init` migrate and say from where to where."""
+    engine = engine_from(args, upgrade=False)
+    if args.db_cmd == "current":
+        rev, head = migrate.current(engine), migrate.head()
+        legacy = rev is None and migrate.is_legacy(engine)
+        if rev == head:
+            text = f"{rev} (head)"
+        elif rev is not None:
+            text = f"{rev}; this pkgline's head is {head}: run 'pkgline db upgrade'"
+        elif legacy:
+            text = "no revision: tables from before migrations; 'pkgline db upgrade' stamps them"
+        else:
+            text = f"no revision: an empty database; 'pkgline db upgrade' creates {head}"
+        emit(args, text, {"current": rev, "head": head, "legacy": legacy})
+        return EXIT_OK
+    result = migrate.upgrade(engine)
+    schema = _describe(result)
+    if args.db_cmd == "upgrade":
+        emit(args, schema, {"before": result.before, "after": result.after})
+        return EXIT_OK
+    password = (
+        read_password(args, f"password for the first admin {args.admin}: ", confirm=True)
+        if users.is_empty(engine)
+        else None
+    )
+    created = users.bootstrap(engine, args.admin, password=password)
+    emit(
+        args,
+        schema + (f"; first admin {args.admin!r} created" if created else ""),
+        {"before": result.before, "after": result.after, "admin_created": created},
+    )
+    return EXIT_OK
+
+
+def _describe(result: migrate.Upgrade) -> str:
+    stamped = f"tables without a revision stamped {result.before}; " if result.stamped else ""
+    if result.before == result.after:
+        return f"{stamped}schema at {result.after} (head), nothing to do"
+    return f"{stamped}schema {result.before or 'empty'} → {result.after}"
+
+
 def run(args: argparse.Namespace) -> int:
-    engine = engine_from(args)
     if args.command == "db":
-        created = users.bootstrap(engine, args.admin)
-        emit(
-            args,
-            "schema ready" + (f"; first admin {args.admin!r} created" if created else ""),
-            {"admin_created": created},
-        )
-    elif args.command == "user":
-        u = users.add(engine, actor_from(args), args.name, args.roles)
-        emit(args, f"user {u.name} added with roles {u.roles}", {"name": u.name, "roles": u.roles})
-    elif args.command == "route":
+        return run_db(args)
+    engine = engine_from(args)
+    if args.command == "route":
         r = routes.import_file(engine, actor_from(args), args.file)
         emit(
             args,

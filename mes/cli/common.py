@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import os
 import sys
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from mes.store.db import create_schema, make_engine, resolve_database_url
+from mes.store import migrate
+from mes.store.db import make_engine, resolve_database_url
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a check or a run failed (a lot held, tampering found)
@@ -22,15 +22,45 @@ class CliError(Exception):
     """Bad input at the command line: printed without traceback, exit 2."""
 
 
-def engine_from(args: argparse.Namespace, config_url: str | None = None) -> Engine:
-    engine = make_engine(resolve_database_url(getattr(args, "db", None), config_url))
-    create_schema(engine)
+def engine_from(
+    args: argparse.Namespace, config_url: str | None = None, *, upgrade: bool = True
+) -> Engine:
+    """The command's database, its schema migrated to this pkgline's head (a no-op when there)."""
+    engine = make_engine(database_url(args, config_url))
+    if upgrade:
+        migrate.upgrade(engine)
     return engine
 
 
+def database_url(args: argparse.Namespace, config_url: str | None = None) -> str:
+    return resolve_database_url(getattr(args, "db", None), config_url)
+
+
 def actor_from(args: argparse.Namespace) -> str:
-    """--user beats PKGLINE_USER, which beats the login name."""
-    return str(getattr(args, "user", None) or os.environ.get("PKGLINE_USER") or getpass.getuser())
+    """The logged-in user of this database (see `pkgline login`); a refusal says how to log in."""
+    from mes.cli import session
+    from mes.services import users
+
+    url = database_url(args)
+    token = session.token_for(url)
+    if token is None:
+        raise CliError("not logged in to this database: run 'pkgline login NAME' first")
+    return users.session_user(make_engine(url), token)
+
+
+def read_password(args: argparse.Namespace, prompt: str, *, confirm: bool = False) -> str:
+    """A password from one line of standard input (--password-stdin) or from the terminal."""
+    if getattr(args, "password_stdin", False):
+        line = sys.stdin.readline()
+        if not line:
+            raise CliError("--password-stdin: standard input ended before a password")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise CliError("no terminal to ask for a password: pass it with --password-stdin")
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("again: ") != first:
+        raise CliError("the two passwords differ; nothing changed")
+    return first
 
 
 def emit(args: argparse.Namespace, human: str, data: Any) -> None:

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from mes.cli.common import EXIT_FAILED, EXIT_OK, CliError, table
 from mes.domain.errors import DomainError
 from mes.services import ledger, lots, reads, recipes, routes, users
-from mes.store.db import create_schema, make_engine
+from mes.store import migrate
+from mes.store.db import make_engine
 from recipes.loader import library_recipes, load_oven_recipe
 from recipes.profile import total_duration_s
 
@@ -199,7 +200,7 @@ def start_line(args: argparse.Namespace, faults: list[tuple[int, str]]) -> Line:
         _wait_port(port, proc)
     config = _config(workdir, url, line.ports, line.press_port, args.speed)
     engine = make_engine(url)
-    create_schema(engine)
+    migrate.upgrade(engine)
     seed(engine, args.lots, args.wafers)
     env = env | {"PKGLINE_DATABASE_URL": url}
     with (workdir / "daemon.log").open("ab") as fh:

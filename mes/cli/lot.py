@@ -1,11 +1,14 @@
-"""`pkgline lot …`: create, list, show, track-in, track-out, hold, release."""
+"""`pkgline lot …`: create, list, show, track-in, track-out, metrology (holds and
+genealogy verbs in lot_holds)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict
 
 from mes.cli.common import EXIT_OK, actor_from, emit, engine_from, table
+from mes.cli.lot_holds import CODES, GENEALOGY_VERBS, genealogy_verb, hold_verb
 from mes.services import ledger, lots, plating, reads
 
 
@@ -31,16 +34,47 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     m.add_argument("lot_id")
     m.add_argument("--thickness-um", type=float, required=True)
     m.add_argument("--wafer", help="the measured wafer (default: the lot's last plated wafers)")
-    for name in ("hold", "release"):
-        h = lsub.add_parser(name, help=f"{name} a lot, with a reason")
-        h.add_argument("lot_id")
-        h.add_argument("--reason", required=True)
+    h = lsub.add_parser("hold", help="hold a lot (or some of its wafers) with a reason code")
+    h.add_argument("lot_id")
+    h.add_argument("--reason", required=True)
+    h.add_argument("--code", default="operator", help=f"one of: {CODES} (default operator)")
+    h.add_argument("--wafer", action="append", help="hold only this wafer (id or slot); repeat")
+    r = lsub.add_parser("release", help="release a lot's holds (the code names who may)")
+    r.add_argument("lot_id")
+    r.add_argument("--reason", required=True)
+    r.add_argument("--hold", type=int, action="append", help="release only this hold id; repeat")
+    f = lsub.add_parser("future-hold", help="hold the lot when it reaches a later step")
+    f.add_argument("lot_id")
+    f.add_argument("--step", required=True)
+    f.add_argument("--reason", required=True)
+    f.add_argument("--code", default="engineering", help=f"one of: {CODES}")
+    fc = lsub.add_parser("future-cancel", help="cancel a pending future hold")
+    fc.add_argument("future_hold_id", type=int)
+    fc.add_argument("--reason", required=True)
+    sp = lsub.add_parser("split", help="move some wafers of a waiting lot into a child lot")
+    sp.add_argument("lot_id")
+    sp.add_argument("--wafer", action="append", required=True, help="id or slot; repeat")
+    sp.add_argument("--child", help="the child lot id (default LOT.n)")
+    sp.add_argument("--reason", required=True)
+    mg = lsub.add_parser("merge", help="bring every wafer of SOURCE into TARGET (same step)")
+    mg.add_argument("target")
+    mg.add_argument("source")
+    mg.add_argument("--reason", required=True)
+    rw = lsub.add_parser("rework", help="send a lot back to an earlier step (engineer)")
+    rw.add_argument("lot_id")
+    rw.add_argument("--step", required=True)
+    rw.add_argument("--reason", required=True)
+    g = lsub.add_parser("genealogy", help="splits and merges before and after a lot")
+    g.add_argument("lot_id")
+
+
+READ_ONLY = frozenset({"list", "show", "genealogy"})
 
 
 def run(args: argparse.Namespace) -> int:
     engine = engine_from(args)
-    actor = actor_from(args)
     cmd = args.lot_cmd
+    actor = "" if cmd in READ_ONLY else actor_from(args)  # reading needs no login
     if cmd == "create":
         lot = lots.create(engine, actor, args.lot_id, args.route, args.wafers, args.product)
         emit(
@@ -87,16 +121,10 @@ def run(args: argparse.Namespace) -> int:
             f"on {m.wafers} wafer(s); η {m.eta_before:.3f} → {m.eta_after:.3f}",
             asdict(m),
         )
-    elif cmd == "hold":
-        h = lots.hold(engine, actor, args.lot_id, args.reason)
-        emit(args, f"lot {args.lot_id} on hold: {h.reason}", {"hold_id": h.id, "reason": h.reason})
-    elif cmd == "release":
-        released = lots.release(engine, actor, args.lot_id, args.reason)
-        emit(
-            args,
-            f"lot {args.lot_id} released ({len(released)} hold(s))",
-            {"released": [h.id for h in released]},
-        )
+    elif cmd in GENEALOGY_VERBS:
+        genealogy_verb(args, engine, actor)
+    else:
+        hold_verb(args, engine, actor)
     return EXIT_OK
 
 
@@ -139,9 +167,17 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
         "",
         "holds:",
         table(
-            ["hold", "placed by", "reason", "released by", "release reason"],
+            ["hold", "code", "on", "placed by", "reason", "released by", "release reason"],
             [
-                [str(h.id), h.placed_by, h.reason, h.released_by or "", h.release_reason or ""]
+                [
+                    str(h.id),
+                    h.code,
+                    ",".join(json.loads(h.wafer_ids_json)) if h.wafer_ids_json else "lot",
+                    h.placed_by,
+                    h.reason,
+                    h.released_by or "",
+                    h.release_reason or "",
+                ]
                 for h in hold_rows
             ],
         ),
@@ -201,56 +237,3 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
 
 def _f(value: float | None, digits: int) -> str:
     return "" if value is None else f"{value:.{digits}f}"
-
-
-def add_wafer_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("wafer", help="wafers: show a wafer's thermal ledger")
-    wsub = p.add_subparsers(dest="wafer_cmd", required=True)
-    w = wsub.add_parser("show", help="every thermal step of one wafer: α, Tg, time above Tg")
-    w.add_argument("wafer_id")
-
-
-def run_wafer(args: argparse.Namespace) -> int:
-    from mes.domain.errors import NotFound
-
-    engine = engine_from(args)
-    rows = ledger.history(engine, args.wafer_id)
-    if not rows and not any(
-        w.wafer_id == args.wafer_id
-        for w in ledger.cure_states(engine, args.wafer_id.rsplit("-W", 1)[0])
-    ):
-        raise NotFound(f"wafer {args.wafer_id!r} does not exist")
-    emit(
-        args,
-        table(
-            [
-                "step",
-                "run",
-                "material",
-                "α before",
-                "α after",
-                "Tg °C",
-                "time > Tg",
-                "peak °C",
-                "gaps",
-            ],
-            [
-                [
-                    e.step,
-                    str(e.run_id),
-                    e.material,
-                    f"{e.alpha_before:.3f}",
-                    f"{e.alpha_after:.3f}",
-                    f"{e.tg_after_c:.1f}",
-                    f"{e.time_above_tg_s / 60:.1f} min",
-                    f"{e.peak_c:.1f}",
-                    str(e.gaps),
-                ]
-                for e in rows
-            ],
-        )
-        if rows
-        else f"wafer {args.wafer_id}: no thermal history yet",
-        [e.model_dump() for e in rows],
-    )
-    return EXIT_OK

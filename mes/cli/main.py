@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.exc import OperationalError
 
-from mes.cli import admin, lot, recipe, run
+from mes.cli import admin, lot, recipe, report, run, users, wafer
 from mes.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CliError, err
 from mes.domain.errors import DomainError
 from recipes.errors import RecipeError
@@ -22,27 +22,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--db", help="database URL (beats PKGLINE_DATABASE_URL and the line config)"
     )
-    parser.add_argument("--user", help="acting user (beats PKGLINE_USER and the login name)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     lot.add_parser(sub)
-    lot.add_wafer_parser(sub)
+    wafer.add_parser(sub)
     recipe.add_parser(sub)
     admin.add_parsers(sub)
+    users.add_parsers(sub)
+    report.add_parser(sub)
     run.add_parsers(sub)
     return parser
 
 
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "lot": lot.run,
-    "wafer": lot.run_wafer,
+    "wafer": wafer.run,
     "recipe": recipe.run,
     "db": admin.run,
-    "user": admin.run,
+    "user": users.run,
+    "login": users.run,
+    "logout": users.run,
+    "whoami": users.run,
     "route": admin.run,
     "tool": admin.run,
     "alarm": admin.run,
     "audit": admin.run,
+    "report": report.run,
     "sim": run.sim,
     "daemon": run.daemon,
     "tui": run.tui,

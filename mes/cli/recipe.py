@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             )
         return EXIT_OK
     engine = engine_from(args)
-    actor = actor_from(args)
+    actor = "" if cmd == "list" else actor_from(args)  # reading needs no login
     if cmd == "import":
         row = recipe_service.import_file(engine, actor, args.file)
         emit(

@@ -8,10 +8,11 @@ import contextlib
 import signal
 from pathlib import Path
 
-from mes.cli.common import EXIT_OK, actor_from, engine_from
+from mes.cli.common import EXIT_OK, CliError, actor_from, engine_from
 from mes.daemon.config import load_config
 from mes.daemon.logs import configure_logging
 from mes.daemon.runner import Daemon
+from mes.domain.errors import PermissionDenied
 from mes.services import users
 
 
@@ -84,7 +85,11 @@ def tui(args: argparse.Namespace) -> int:
     from mes.tui import run_tui
 
     engine = engine_from(args)
-    run_tui(engine, actor_from(args), refresh_s=args.refresh)
+    try:
+        actor: str | None = actor_from(args)  # a CLI session carries over
+    except (CliError, PermissionDenied):
+        actor = None  # no session: the TUI asks for user and password
+    run_tui(engine, actor, refresh_s=args.refresh)
     return EXIT_OK
 
 

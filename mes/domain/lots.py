@@ -15,6 +15,8 @@ class LotStatus(enum.StrEnum):
     WAITING = "waiting"  # queued at its current step
     RUNNING = "running"  # tracked in at a tool (or a manual step)
     FINISHED = "finished"  # past the last step of its route
+    MERGED = "merged"  # its wafers went into another lot (see LotLink)
+    SCRAPPED = "scrapped"  # every wafer scrapped
 
 
 def check_lot_id(lot_id: str) -> str:

@@ -16,7 +16,10 @@ class Permission(enum.StrEnum):
     LOT_CREATE = "lot.create"
     LOT_MOVE = "lot.move"  # track-in / track-out
     LOT_HOLD = "lot.hold"
-    LOT_RELEASE = "lot.release"
+    LOT_RELEASE = "lot.release"  # holds an operator may release (code operator)
+    LOT_RELEASE_ENGINEERING = "lot.release_engineering"  # quality, q-time, equipment holds
+    LOT_SPLIT = "lot.split"  # split, merge, scrap a wafer, record die and bin maps
+    LOT_REWORK = "lot.rework"  # send a lot back to an earlier step of its route
     TOOL_STATE = "tool.state"
     TOOL_REGISTER = "tool.register"
     RUN_EXECUTE = "run.execute"  # claim, record samples and alarms, complete
@@ -32,8 +35,11 @@ _OPERATOR = {
     Permission.LOT_HOLD,
     Permission.LOT_RELEASE,
     Permission.TOOL_STATE,
+    Permission.LOT_SPLIT,
 }
 _ENGINEER = _OPERATOR | {
+    Permission.LOT_RELEASE_ENGINEERING,
+    Permission.LOT_REWORK,
     Permission.RECIPE_IMPORT,
     Permission.RECIPE_APPROVE,
     Permission.ROUTE_IMPORT,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from mes.store.tables import Audit, utcnow
@@ -38,6 +39,19 @@ def _digest(prev_hash: str, row: Audit) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+AUDIT_LOCK = 0x706B676C  # 'pkgl': the advisory lock that orders appends on PostgreSQL
+
+
+def _serialize_appends(session: Session) -> None:
+    """Two transactions must not both chain onto the same last record.
+
+    SQLite already runs writers one at a time (BEGIN IMMEDIATE); on PostgreSQL a
+    transaction-scoped advisory lock makes appenders queue until the holder commits.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK})
+
+
 def record(
     session: Session,
     actor: str,
@@ -50,6 +64,7 @@ def record(
     after: Any = None,
 ) -> Audit:
     """Append one audit record in the caller's transaction."""
+    _serialize_appends(session)
     last = session.exec(select(Audit).order_by(col(Audit.seq).desc()).limit(1)).first()
     prev = last.hash if last else GENESIS
     ts: datetime = utcnow()

@@ -1,8 +1,7 @@
-"""Lot transactions: create, track-in, track-out, hold, release."""
+"""Lot transactions: create, track-in, track-out, queue time (holds live in services.holds)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,20 +11,26 @@ from sqlmodel import Session, col, select
 
 from mes.domain.equipment import E10State, may_track_in
 from mes.domain.errors import Conflict, InvalidInput, InvalidState, NotFound
+from mes.domain.holds import HoldCode
 from mes.domain.lots import (
     LotStatus,
     check_lot_id,
-    check_reason,
     check_wafers,
     require_can_track_in,
 )
 from mes.domain.roles import Permission
-from mes.domain.routes import Route, parse_route
-from mes.services import audit, plating
+from mes.services import audit, history, plating
 from mes.services.auth import authorize
+from mes.services.holds import hold, on_arrival, place_hold, release
+from mes.services.lookup import (
+    active_holds,
+    get_lot,
+    load_route,
+    lot_snapshot,
+    wafer_id,
+)
 from mes.services.tx import transaction
-from mes.store.tables import Hold, Lot, Recipe, Run, Tool, Wafer, utcnow
-from mes.store.tables import Route as RouteRow
+from mes.store.tables import Lot, Recipe, Run, Tool, Wafer, utcnow
 
 
 class RunStatus:
@@ -33,35 +38,6 @@ class RunStatus:
     RUNNING = "running"
     COMPLETED = "completed"
     ABORTED = "aborted"
-
-
-def wafer_id(lot_id: str, slot: int) -> str:
-    """Wafer ids are the lot id and the carrier slot: L001-W07."""
-    return f"{lot_id}-W{slot:02d}"
-
-
-def lot_snapshot(lot: Lot) -> dict[str, object]:
-    return {"status": lot.status, "step_index": lot.step_index, "tool_id": lot.tool_id}
-
-
-def load_route(session: Session, name: str) -> Route:
-    row = session.get(RouteRow, name)
-    if row is None:
-        raise NotFound(f"route {name!r} does not exist (import it with 'pkgline route import')")
-    return parse_route(row.name, json.loads(row.steps_json))
-
-
-def get_lot(session: Session, lot_id: str) -> Lot:
-    lot = session.get(Lot, lot_id)
-    if lot is None:
-        raise NotFound(f"lot {lot_id!r} does not exist")
-    return lot
-
-
-def active_holds(session: Session, lot_id: str) -> list[Hold]:
-    return list(
-        session.exec(select(Hold).where(Hold.lot_id == lot_id, col(Hold.released_at).is_(None)))
-    )
 
 
 def create(
@@ -78,10 +54,10 @@ def create(
         lot = Lot(id=lot_id, product=product, route=route, status=LotStatus.WAITING, wafers=wafers)
         s.add(lot)
         s.flush()
-        s.add_all(
-            Wafer(id=wafer_id(lot_id, slot), lot_id=lot_id, slot=slot)
-            for slot in range(1, wafers + 1)
-        )
+        ids = [wafer_id(lot_id, slot) for slot in range(1, wafers + 1)]
+        s.add_all(Wafer(id=w, lot_id=lot_id, slot=i) for i, w in enumerate(ids, start=1))
+        s.flush()
+        history.record(s, ids, lot, "created", actor, f"route {route}")
         audit.record(
             s, actor, "lot.create", "lot", lot_id, after=lot_snapshot(lot) | {"route": route}
         )
@@ -210,6 +186,8 @@ def advance(s: Session, lot: Lot) -> None:
         lot.step_index += 1
         lot.status = LotStatus.WAITING
     s.add(lot)
+    if lot.status == LotStatus.WAITING:
+        on_arrival(s, lot, route.step(lot.step_index).name)
 
 
 def track_out(engine: Engine, actor: str, lot_id: str) -> Lot:
@@ -232,52 +210,6 @@ def track_out(engine: Engine, actor: str, lot_id: str) -> Lot:
             s, actor, "lot.track_out", "lot", lot_id, before=before, after=lot_snapshot(lot)
         )
         return lot
-
-
-def place_hold(s: Session, actor: str, lot_id: str, reason: str, run_id: int | None = None) -> Hold:
-    """Put a hold on a lot inside the caller's transaction (used by the engine too)."""
-    hold = Hold(lot_id=lot_id, reason=reason, placed_by=actor, run_id=run_id)
-    s.add(hold)
-    s.flush()
-    audit.record(s, actor, "lot.hold", "lot", lot_id, reason=reason, after={"hold_id": hold.id})
-    return hold
-
-
-def hold(engine: Engine, actor: str, lot_id: str, reason: str) -> Hold:
-    reason = check_reason(reason)
-    with transaction(engine) as s:
-        authorize(engine, s, actor, Permission.LOT_HOLD)
-        lot = get_lot(s, lot_id)
-        if lot.status == LotStatus.FINISHED:
-            raise InvalidState(f"lot {lot_id} is finished; nothing to hold")
-        return place_hold(s, actor, lot_id, reason)
-
-
-def release(engine: Engine, actor: str, lot_id: str, reason: str) -> list[Hold]:
-    """Release every active hold on the lot."""
-    reason = check_reason(reason)
-    with transaction(engine) as s:
-        authorize(engine, s, actor, Permission.LOT_RELEASE)
-        get_lot(s, lot_id)
-        holds = active_holds(s, lot_id)
-        if not holds:
-            raise InvalidState(f"lot {lot_id} is not on hold")
-        now = utcnow()
-        for h in holds:
-            h.released_by = actor
-            h.released_at = now
-            h.release_reason = reason
-            s.add(h)
-            audit.record(
-                s,
-                actor,
-                "lot.release",
-                "lot",
-                lot_id,
-                reason=reason,
-                before={"hold_id": h.id, "hold_reason": h.reason},
-            )
-        return holds
 
 
 def queue_time(lot: Lot) -> timedelta:
@@ -306,8 +238,27 @@ def enforce_qtime(engine: Engine, actor: str, lot_id: str | None = None) -> list
         if lot_id is not None:
             q = q.where(Lot.id == lot_id)
         for lot in s.exec(q):
-            if any(h.reason.startswith("Q-time exceeded") for h in active_holds(s, lot.id)):
+            if any(h.code == HoldCode.QTIME for h in active_holds(s, lot.id)):
                 continue
-            place_hold(s, actor, lot.id, qtime_reason(lot))
+            place_hold(s, actor, lot.id, qtime_reason(lot), code=HoldCode.QTIME)
             held.append(lot.id)
     return held
+
+
+__all__ = [
+    "RunStatus",
+    "TrackIn",
+    "active_holds",
+    "advance",
+    "claim_lot",
+    "create",
+    "enforce_qtime",
+    "get_lot",
+    "hold",
+    "load_route",
+    "lot_snapshot",
+    "release",
+    "track_in",
+    "track_out",
+    "wafer_id",
+]

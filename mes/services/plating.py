@@ -64,7 +64,9 @@ def write_records(s: Session, run: Run, records: list[WaferPlating], tool: Tool)
     if records:
         tool.bath_ah += sum(r.charge_c for r in records) / 3600.0
         if bath_blocks(tool):
-            change_state(tool, E10State.SCHEDULED_DOWN)
+            change_state(
+                s, tool, E10State.SCHEDULED_DOWN, run.requested_by, "bath life reached", run.id
+            )
 
 
 def current_eta(s: Session, tool_id: str, recipe_eta: float) -> float:
@@ -88,7 +90,7 @@ def maintain_bath(engine: Engine, actor: str, tool_id: str, reason: str) -> Tool
         tool.bath_ah = 0.0
         tool.eta = None  # a fresh bath: η starts again from the recipe's value
         tool.eta_ratios_json = None
-        change_state(tool, E10State.STANDBY)
+        change_state(s, tool, E10State.STANDBY, actor, reason)
         s.add(tool)
         audit.record(
             s,

@@ -14,11 +14,13 @@ from sqlmodel import Session, col, select
 
 from mes.domain.equipment import E10State
 from mes.domain.errors import NotFound
+from mes.domain.holds import HoldCode
 from mes.domain.roles import Permission
 from mes.services import audit, ledger, plating
 from mes.services.auth import authorize
+from mes.services.holds import place_hold
 from mes.services.ledger import CureRecord, WaferCureInput
-from mes.services.lots import RunStatus, advance, get_lot, load_route, lot_snapshot, place_hold
+from mes.services.lots import RunStatus, advance, get_lot, load_route, lot_snapshot
 from mes.services.plating import WaferPlating
 from mes.services.tools import change_state
 from mes.services.tx import transaction
@@ -140,7 +142,7 @@ def mark_started(engine: Engine, actor: str, run_id: int, start_c: float) -> Non
         tool = s.get(Tool, run.tool_id)
         assert tool is not None
         before = {"e10_state": tool.e10_state}
-        change_state(tool, E10State.PRODUCTIVE)
+        change_state(s, tool, E10State.PRODUCTIVE, actor, f"run {run_id} started", run_id)
         s.add_all([run, tool])
         audit.record(
             s,
@@ -227,7 +229,14 @@ def finish(engine: Engine, actor: str, run_id: int, verdict: Verdict) -> Lot:
         run.reason = "; ".join(verdict.reasons) or None
         run.summary_json = json.dumps(verdict.summary, default=str)
         tool.run_id = None
-        change_state(tool, E10State.UNSCHEDULED_DOWN if verdict.aborted else E10State.STANDBY)
+        change_state(
+            s,
+            tool,
+            E10State.UNSCHEDULED_DOWN if verdict.aborted else E10State.STANDBY,
+            actor,
+            f"run {run_id} {'aborted' if verdict.aborted else 'ended'}",
+            run_id,
+        )
         ledger.write_entries(s, run, verdict.cures)
         plating.write_records(s, run, verdict.platings, tool)
         if verdict.passed:
@@ -240,7 +249,8 @@ def finish(engine: Engine, actor: str, run_id: int, verdict: Verdict) -> Lot:
             lot.status = "waiting"
             lot.tool_id = None
             s.add(lot)
-            place_hold(s, actor, lot.id, run.reason or "run failed", run_id=run_id)
+            code = HoldCode.EQUIPMENT if verdict.aborted else HoldCode.QUALITY
+            place_hold(s, actor, lot.id, run.reason or "run failed", run_id=run_id, code=code)
         s.add_all([run, tool])
         audit.record(
             s,

@@ -6,9 +6,9 @@ import json
 from collections.abc import Mapping
 from datetime import timedelta
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from mes.domain.equipment import E10State
 from mes.domain.errors import InvalidInput, InvalidState, NotFound
@@ -17,7 +17,7 @@ from mes.domain.roles import Permission
 from mes.services import audit
 from mes.services.auth import authorize
 from mes.services.tx import transaction
-from mes.store.tables import Tool, utcnow
+from mes.store.tables import Tool, ToolStateChange, utcnow
 
 
 def register(engine: Engine, actor: str, tool_id: str, tool_type: str) -> Tool:
@@ -31,33 +31,73 @@ def register(engine: Engine, actor: str, tool_id: str, tool_type: str) -> Tool:
             return tool
         tool = Tool(id=tool_id, type=tool_type, e10_state=E10State.STANDBY)
         s.add(tool)
+        s.add(
+            ToolStateChange(
+                tool_id=tool_id,
+                state=tool.e10_state,
+                since=tool.state_since,
+                actor=actor,
+                reason="registered",
+            )
+        )
         audit.record(s, actor, "tool.register", "tool", tool_id, after={"type": tool_type})
         return tool
 
 
-def heartbeat(engine: Engine, owner: str, tool_ids: list[str], ttl_s: float) -> list[str]:
+def heartbeat(
+    engine: Engine, owner: str, tool_ids: list[str], ttl_s: float, actor: str = "equipment"
+) -> list[str]:
     """Take or renew the lease of each tool that is free, expired or already ours.
 
     Returns the tools this owner now holds. The conditional UPDATE makes the
-    take-over atomic: two daemons never both hold one tool.
+    take-over atomic: two daemons never both hold one tool. Taking a tool whose
+    lease another daemon let expire is audited (`tool.lease_takeover`, as `actor`).
     """
     now = utcnow()
     expires = now + timedelta(seconds=ttl_s)
     held = []
     with transaction(engine) as s:
         for tid in tool_ids:
-            result = s.execute(
+            renewed = s.execute(
                 update(Tool)
-                .where(
-                    col(Tool.id) == tid,
-                    (col(Tool.lease_owner).is_(None))
-                    | (col(Tool.lease_owner) == owner)
-                    | (col(Tool.lease_expires) < now),
-                )
+                .where(col(Tool.id) == tid, col(Tool.lease_owner) == owner)
+                .values(lease_expires=expires)
+            )
+            if renewed.rowcount:  # type: ignore[attr-defined]
+                held.append(tid)
+                continue
+            prev = s.execute(
+                select(col(Tool.lease_owner), col(Tool.lease_expires)).where(col(Tool.id) == tid)
+            ).first()
+            if prev is None:
+                continue
+            # Compare-and-swap on the owner we read: free, or still that owner and expired.
+            # So the owner audited below is the one replaced, and of two daemons racing
+            # for an expired lease exactly one wins.
+            takeable = (
+                col(Tool.lease_owner).is_(None)
+                if prev.lease_owner is None
+                else (col(Tool.lease_owner) == prev.lease_owner) & (col(Tool.lease_expires) < now)
+            )
+            taken = s.execute(
+                update(Tool)
+                .where(col(Tool.id) == tid, takeable)
                 .values(lease_owner=owner, lease_expires=expires)
             )
-            if result.rowcount:  # type: ignore[attr-defined]
-                held.append(tid)
+            if not taken.rowcount:  # type: ignore[attr-defined]
+                continue
+            held.append(tid)
+            if prev.lease_owner is not None:
+                audit.record(
+                    s,
+                    actor,
+                    "tool.lease_takeover",
+                    "tool",
+                    tid,
+                    reason=f"lease of {prev.lease_owner} expired; taken by {owner}",
+                    before={"lease_owner": prev.lease_owner, "lease_expires": prev.lease_expires},
+                    after={"lease_owner": owner, "lease_expires": expires},
+                )
     return held
 
 
@@ -100,7 +140,7 @@ def set_state(engine: Engine, actor: str, tool_id: str, state: str, reason: str)
         if tool.run_id is not None:
             raise InvalidState(f"tool {tool_id} has run {tool.run_id} in progress")
         before = {"e10_state": tool.e10_state}
-        change_state(tool, target)
+        change_state(s, tool, target, actor, reason)
         s.add(tool)
         audit.record(
             s,
@@ -115,7 +155,25 @@ def set_state(engine: Engine, actor: str, tool_id: str, state: str, reason: str)
         return tool
 
 
-def change_state(tool: Tool, state: E10State) -> None:
+def change_state(
+    s: Session,
+    tool: Tool,
+    state: E10State,
+    actor: str,
+    reason: str | None = None,
+    run_id: int | None = None,
+) -> None:
+    """Move a tool to an E10 state and log the change: the log is the time accounting."""
     if tool.e10_state != state:
         tool.e10_state = state
         tool.state_since = utcnow()
+        s.add(
+            ToolStateChange(
+                tool_id=tool.id,
+                state=state.value,
+                since=tool.state_since,
+                actor=actor,
+                reason=reason,
+                run_id=run_id,
+            )
+        )

@@ -1,44 +1,217 @@
-"""User transactions. Passwords and login arrive with the security issue; roles are here now."""
+"""Users: add, passwords (salted scrypt), roles, and login sessions for the CLI and TUI."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import col, select
 
-from mes.domain.errors import InvalidInput
+from mes.domain.errors import InvalidInput, NotFound, PermissionDenied
+from mes.domain.passwords import (
+    check_policy,
+    hash_password,
+    new_token,
+    token_digest,
+    verify_password,
+)
 from mes.domain.roles import Permission, Role, parse_roles
 from mes.services import audit
 from mes.services.auth import authorize
 from mes.services.tx import transaction
-from mes.store.tables import User
+from mes.store.tables import LoginSession, User, utcnow
 
 USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
+SESSION_HOURS = 12.0  # one shift
+LOGIN_FAILED = "login failed: unknown user or wrong password"
 
 
-def add(engine: Engine, actor: str, name: str, roles: str) -> User:
+def _check_name(name: str) -> str:
     if not USER_NAME.match(name):
         raise InvalidInput(f"user name {name!r}: lower-case letters, digits, '_', '.', '-'")
+    return name
+
+
+def _roles_text(roles: frozenset[Role]) -> str:
+    return ",".join(sorted(r.value for r in roles))
+
+
+def add(engine: Engine, actor: str, name: str, roles: str, password: str | None = None) -> User:
+    """Add a user. Without a password the account cannot log in until an admin sets one."""
+    _check_name(name)
+    parsed = parse_roles(roles)
+    if not parsed:
+        raise InvalidInput("roles: name at least one role")
+    if password is not None:
+        check_policy(name, password)
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.USER_MANAGE)
+        if s.get(User, name) is not None:
+            raise InvalidInput(f"user {name} already exists")
+        user = User(
+            name=name,
+            roles=_roles_text(parsed),
+            password_hash=None if password is None else hash_password(password),
+        )
+        s.add(user)
+        audit.record(
+            s,
+            actor,
+            "user.add",
+            "user",
+            name,
+            after={"roles": user.roles, "password_set": password is not None},
+        )
+        return user
+
+
+def require_admin(engine: Engine, actor: str) -> None:
+    """Refuse (audited) an actor who may not manage users, before any input is asked for."""
+    with transaction(engine) as s:
+        authorize(engine, s, actor, Permission.USER_MANAGE)
+
+
+def set_roles(engine: Engine, actor: str, name: str, roles: str) -> User:
+    """Replace a user's roles (admin). An admin cannot take admin away from themself."""
     parsed = parse_roles(roles)
     if not parsed:
         raise InvalidInput("roles: name at least one role")
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.USER_MANAGE)
-        if s.get(User, name) is not None:
-            raise InvalidInput(f"user {name} already exists")
-        user = User(name=name, roles=",".join(sorted(r.value for r in parsed)))
+        user = s.get(User, name)
+        if user is None:
+            raise NotFound(f"user {name!r} does not exist")
+        if name == actor and Role.ADMIN not in parsed:
+            raise InvalidInput("roles: an admin cannot remove their own admin role")
+        before = user.roles
+        user.roles = _roles_text(parsed)
         s.add(user)
-        audit.record(s, actor, "user.add", "user", name, after={"roles": user.roles})
+        audit.record(
+            s,
+            actor,
+            "user.roles",
+            "user",
+            name,
+            before={"roles": before},
+            after={"roles": user.roles},
+        )
         return user
 
 
-def bootstrap(engine: Engine, admin: str, equipment: str = "equipment") -> bool:
+def set_password(
+    engine: Engine, actor: str, name: str, new: str, current: str | None = None
+) -> None:
+    """Change a password: your own with the current one, anyone's as an admin.
+
+    Every open session of the user ends: a changed password logs them out everywhere.
+    """
+    check_policy(name, new)
+    with transaction(engine) as s:
+        if actor == name:
+            user = s.get(User, name)
+            if user is None:
+                raise NotFound(f"user {name!r} does not exist")
+            if user.password_hash is not None and not verify_password(
+                current or "", user.password_hash
+            ):
+                raise PermissionDenied("password: the current password is wrong")
+        else:
+            authorize(engine, s, actor, Permission.USER_MANAGE)
+            user = s.get(User, name)
+            if user is None:
+                raise NotFound(f"user {name!r} does not exist")
+        user.password_hash = hash_password(new)
+        s.add(user)
+        s.execute(
+            update(LoginSession)
+            .where(col(LoginSession.user) == name, col(LoginSession.revoked_at).is_(None))
+            .values(revoked_at=utcnow())
+        )
+        audit.record(s, actor, "user.passwd", "user", name, after={"sessions_revoked": True})
+
+
+@dataclass(frozen=True)
+class Login:
+    user: str
+    token: str
+    roles: str
+    hours: float
+
+
+def login(engine: Engine, name: str, password: str, hours: float = SESSION_HOURS) -> Login:
+    """Check the password and open a session; the token is returned once, stored hashed."""
+    if not 0 < hours <= 24 * 7:
+        raise InvalidInput(f"session hours = {hours}: must be in (0, 168]")
+    with transaction(engine) as s:
+        user = s.get(User, name)
+        ok = user is not None and verify_password(password, user.password_hash)
+        if not ok or user is None:
+            audit.record(s, name, "user.login_failed", "user", name, reason="bad credentials")
+        else:
+            token = new_token()
+            now = utcnow()
+            s.add(
+                LoginSession(
+                    token_hash=token_digest(token),
+                    user=name,
+                    created_at=now,
+                    expires_at=now + timedelta(hours=hours),
+                )
+            )
+            audit.record(s, name, "user.login", "user", name, after={"hours": hours})
+            return Login(name, token, user.roles, hours)
+    # The failed attempt is committed (audited) before the refusal.
+    raise PermissionDenied(LOGIN_FAILED)
+
+
+def session_user(engine: Engine, token: str) -> str:
+    """The user a token logs in, if the session is open and not expired."""
+    with transaction(engine) as s:
+        row = s.get(LoginSession, token_digest(token))
+        now = utcnow()
+        if row is None or row.revoked_at is not None:
+            raise PermissionDenied("not logged in (the session ended): run 'pkgline login'")
+        if _aware(row.expires_at) <= now:
+            raise PermissionDenied("session expired: run 'pkgline login' again")
+        return row.user
+
+
+def logout(engine: Engine, token: str) -> str | None:
+    with transaction(engine) as s:
+        row = s.get(LoginSession, token_digest(token))
+        if row is None or row.revoked_at is not None:
+            return None
+        row.revoked_at = utcnow()
+        s.add(row)
+        audit.record(s, row.user, "user.logout", "user", row.user)
+        return row.user
+
+
+def _aware(ts: datetime) -> datetime:
+    """PostgreSQL's `timestamp` columns give naive datetimes back; they are UTC."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+def bootstrap(
+    engine: Engine, admin: str, equipment: str = "equipment", password: str | None = None
+) -> bool:
     """On an empty user table, create the first admin and the equipment actor. Audited."""
+    _check_name(admin)
+    if password is not None:
+        check_policy(admin, password)
     with transaction(engine) as s:
         if s.exec(select(User)).first() is not None:
             return False
-        s.add(User(name=admin, roles=Role.ADMIN.value))
+        s.add(
+            User(
+                name=admin,
+                roles=Role.ADMIN.value,
+                password_hash=None if password is None else hash_password(password),
+            )
+        )
         s.add(User(name=equipment, roles=Role.EQUIPMENT.value))
         audit.record(
             s,
@@ -51,9 +224,33 @@ def bootstrap(engine: Engine, admin: str, equipment: str = "equipment") -> bool:
         return True
 
 
+def is_empty(engine: Engine) -> bool:
+    with transaction(engine) as s:
+        return s.exec(select(User)).first() is None
+
+
 def exists(engine: Engine, name: str) -> bool:
     with transaction(engine) as s:
         return s.get(User, name) is not None
 
 
-__all__ = ["Permission", "add", "bootstrap", "exists"]
+def all_users(engine: Engine) -> list[User]:
+    with transaction(engine) as s:
+        return list(s.exec(select(User).order_by(col(User.name))))
+
+
+__all__ = [
+    "Login",
+    "Permission",
+    "add",
+    "all_users",
+    "bootstrap",
+    "exists",
+    "is_empty",
+    "login",
+    "logout",
+    "require_admin",
+    "session_user",
+    "set_password",
+    "set_roles",
+]

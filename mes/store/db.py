@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -46,12 +48,32 @@ def _sqlite_begin_immediate(conn: Any) -> None:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # pysqlite must not emit its own BEGIN
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    _sqlite_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
 
+def _sqlite_wal(cur: Any, wait_s: float = 30.0) -> None:
+    """Switch a new file to WAL (it stays so). The switch needs the file to itself and, while
+    another connection holds a lock (two processes opening a fresh file at once), fails at
+    once instead of waiting on busy_timeout; so wait here."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def create_schema(engine: Engine) -> None:
+    """Today's tables at once, for scratch databases (tests, benchmarks).
+
+    A real database goes through mes.store.migrate.upgrade, which also accepts (and stamps) a
+    database built here, since its tables match the newest revision.
+    """
     SQLModel.metadata.create_all(engine)

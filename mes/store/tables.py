@@ -69,8 +69,9 @@ class Wafer(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     lot_id: str = Field(foreign_key="lot.id", index=True)
     slot: int
-    status: str = "active"
+    status: str = "active"  # active, scrapped
     material: str | None = None  # EMC grade it was molded with
+    scrap_reason: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -111,6 +112,8 @@ class PlatingRecord(SQLModel, table=True):
 class Hold(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     lot_id: str = Field(foreign_key="lot.id", index=True)
+    code: str = "engineering"  # a mes.domain.holds.HoldCode: names the role that may release
+    wafer_ids_json: str | None = None  # the held wafers; None holds the whole lot
     reason: str
     placed_by: str
     placed_at: datetime = Field(default_factory=utcnow)
@@ -191,3 +194,83 @@ class Audit(SQLModel, table=True):
     after_json: str | None = None
     prev_hash: str
     hash: str
+
+
+class LoginSession(SQLModel, table=True):
+    """A CLI or TUI login: the client keeps the token, the database only its SHA-256."""
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user: str = Field(foreign_key="user.name", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class FutureHold(SQLModel, table=True):
+    """A hold waiting on a later step of the lot's route; placed when the lot arrives there."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    lot_id: str = Field(foreign_key="lot.id", index=True)
+    step: str
+    code: str
+    reason: str
+    placed_by: str
+    placed_at: datetime = Field(default_factory=utcnow)
+    hold_id: int | None = None  # the hold it became
+    cancelled_by: str | None = None
+    cancelled_at: datetime | None = None
+
+
+class LotLink(SQLModel, table=True):
+    """Genealogy between lots: a split (parent → child) or a merge (source → target)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str  # split, merge
+    from_lot: str = Field(foreign_key="lot.id", index=True)
+    to_lot: str = Field(foreign_key="lot.id", index=True)
+    wafer_ids_json: str
+    step: str
+    actor: str
+    reason: str
+    at: datetime = Field(default_factory=utcnow)
+
+
+class WaferEvent(SQLModel, table=True):
+    """A wafer's own history: every lot it was in and everything that happened to it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    wafer_id: str = Field(foreign_key="wafer.id", index=True)
+    ts: datetime = Field(default_factory=utcnow)
+    lot_id: str
+    step: str
+    event: str  # created, split, merged, hold, release, scrap, diemap, binmap
+    actor: str
+    detail: str | None = None
+
+
+class WaferDie(SQLModel, table=True):
+    """One die position of a reconstituted wafer: where the die came from and its test bin."""
+
+    __table_args__ = (UniqueConstraint("wafer_id", "x", "y"),)
+    id: int | None = Field(default=None, primary_key=True)
+    wafer_id: str = Field(foreign_key="wafer.id", index=True)
+    x: int
+    y: int
+    source_wafer: str = Field(index=True, max_length=64)  # the singulated device wafer
+    source_x: int | None = None
+    source_y: int | None = None
+    bin: int | None = None  # from final test; None until tested
+    binned_at: datetime | None = None
+
+
+class ToolStateChange(SQLModel, table=True):
+    """Every E10 state change of a tool: the time accounting behind `pkgline report e10`."""
+
+    __table_args__ = (Index("ix_toolstatechange_tool_since", "tool_id", "since"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tool_id: str = Field(foreign_key="tool.id")
+    state: str
+    since: datetime
+    actor: str
+    reason: str | None = None
+    run_id: int | None = None

@@ -7,8 +7,8 @@ from sqlalchemy.engine import Engine
 from mes.tui.app import LineApp
 
 
-def run_tui(engine: Engine, actor: str, refresh_s: float = 1.0) -> None:
-    """Run the operator app in this terminal until the user quits."""
+def run_tui(engine: Engine, actor: str | None, refresh_s: float = 1.0) -> None:
+    """Run the operator app in this terminal until the user quits (login first if no actor)."""
     LineApp(engine, actor, refresh_s).run()
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 from textual.app import App
 from textual.screen import Screen
 
+from mes.tui.login import LoginScreen
 from mes.tui.screen import MainScreen
 
 
@@ -19,8 +20,14 @@ class LineApp(App[None]):
     TITLE = "pkgline"
 
     def __init__(
-        self, engine: Engine, actor: str, refresh_s: float = 1.0, *, line: str | None = None
+        self,
+        engine: Engine,
+        actor: str | None,
+        refresh_s: float = 1.0,
+        *,
+        line: str | None = None,
     ) -> None:
+        """`actor` None: the app opens on the login screen."""
         if refresh_s <= 0:
             raise ValueError(f"refresh_s = {refresh_s}: must be > 0")
         super().__init__()
@@ -28,10 +35,23 @@ class LineApp(App[None]):
         self.actor = actor
         self.refresh_s = refresh_s
         self.line = line or line_name(engine)
-        self.sub_title = f"line {self.line} · actor {actor}"
+        self.sub_title = f"line {self.line}" + (f" · actor {actor}" if actor else "")
 
     def get_default_screen(self) -> Screen[None]:
+        if self.actor is None:
+            return Screen()  # blank until the login screen above it is dismissed
         return MainScreen(self.engine, self.actor, self.refresh_s)
+
+    def on_mount(self) -> None:
+        if self.actor is None:
+            self.push_screen(LoginScreen(self.engine, self.line), callback=self.logged_in)
+
+    def logged_in(self, user: str | None) -> None:
+        if user is None:
+            return
+        self.actor = user
+        self.sub_title = f"line {self.line} · actor {user}"
+        self.push_screen(MainScreen(self.engine, user, self.refresh_s))
 
 
 def line_name(engine: Engine) -> str:

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from mes.cli.main import main
 from mes.daemon.config import DaemonSection, LineConfig, LineSection, OpcUaSecurity, ToolSection
 from mes.daemon.runner import Daemon
-from mes.services import ledger, plating, reads, recipes, routes, tools
+from mes.services import ledger, plating, reads, recipes, routes, tools, users
 from simulators.oven.server import OvenSimulator
 from simulators.plater.server import PlaterSimulator
 from simulators.press.server import PressSimulator
+from tests.helpers import PASSWORDS, Cli
 from tests.system.conftest import wait_for
 
 pytestmark = [pytest.mark.system, pytest.mark.timeout(300)]
@@ -45,11 +45,14 @@ async def test_lot_walks_info_wmcm_with_two_rdl_layers(
     """Every step in order; each wafer ends with its mold/PMC/PI cures and both plated layers."""
     if route_line.dialect.name != "sqlite":
         pytest.skip("the CLI half of this test addresses the SQLite file")
-    db = ["--db", str(route_line.url), "--user", "op1"]
+    users.set_password(route_line, "admin", "op1", PASSWORDS["op1"])
+    cli = Cli(["--db", str(route_line.url)], monkeypatch)
     monkeypatch.setenv("PKGLINE_TEST_PW", "s3cret")
-    users = {"mes": "s3cret"}
-    press = PressSimulator("127.0.0.1", 0, speed=100, cert_dir=tmp_path / "press", users=users)
-    plater = PlaterSimulator("127.0.0.1", 0, speed=100, cert_dir=tmp_path / "plater", users=users)
+    opc_users = {"mes": "s3cret"}
+    press = PressSimulator("127.0.0.1", 0, speed=100, cert_dir=tmp_path / "press", users=opc_users)
+    plater = PlaterSimulator(
+        "127.0.0.1", 0, speed=100, cert_dir=tmp_path / "plater", users=opc_users
+    )
     oven = OvenSimulator("127.0.0.1", 0, speed=3000, seed=9)
     for sim in (press, plater, oven):
         await sim.start()
@@ -96,7 +99,7 @@ async def test_lot_walks_info_wmcm_with_two_rdl_layers(
     walked: list[str] = []
     try:
         await wait_for(lambda: all(t.online for t in reads.tools(route_line)), what="tools online")
-        assert main([*db, "lot", "create", "W1", "--route", "info-wmcm", "--wafers", "2"]) == 0
+        assert cli("op1", "lot", "create", "W1", "--route", "info-wmcm", "--wafers", "2") == 0
         while True:
             row = reads.lot(route_line, "W1")
             assert row is not None
@@ -105,10 +108,10 @@ async def test_lot_walks_info_wmcm_with_two_rdl_layers(
             assert not row.on_hold, f"{row.step}: {row.hold_reason}"
             walked.append(row.step)
             if row.tool_type is None:
-                assert main([*db, "lot", "track-in", "W1"]) == 0
-                assert main([*db, "lot", "track-out", "W1"]) == 0
+                assert cli("op1", "lot", "track-in", "W1") == 0
+                assert cli("op1", "lot", "track-out", "W1") == 0
             else:
-                assert main([*db, "lot", "track-in", "W1", "--tool", TOOL_FOR[row.tool_type]]) == 0
+                assert cli("op1", "lot", "track-in", "W1", "--tool", TOOL_FOR[row.tool_type]) == 0
                 step = row.step
                 await wait_for(
                     lambda step=step: (

@@ -7,28 +7,28 @@ from pathlib import Path
 import pytest
 
 from mes.cli.main import main
+from tests.helpers import Cli
 
 REPO = Path(__file__).resolve().parents[3]
 PMC = REPO / "recipes" / "library" / "pmc-175.toml"
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> list[str]:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    base = ["--db", url]
-    assert main([*base, "db", "init"]) == 0
-    assert main([*base, "--user", "admin", "user", "add", "op1", "--roles", "operator"]) == 0
-    assert main([*base, "--user", "admin", "user", "add", "eng1", "--roles", "engineer"]) == 0
-    assert main([*base, "--user", "eng1", "recipe", "import", str(PMC)]) == 0
-    assert main([*base, "--user", "eng1", "recipe", "approve", "pmc-175", "1"]) == 0
-    route = REPO / "deploy" / "routes" / "fowlp-cure.toml"
-    assert main([*base, "--user", "eng1", "route", "import", str(route)]) == 0
-    return base
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    """A fresh SQLite line set up through the CLI: admin, op1, eng1, pmc-175, fowlp-cure."""
+    cli = Cli(["--db", f"sqlite:///{tmp_path / 'cli.db'}"], monkeypatch)
+    cli.init()
+    cli.add_user("op1", "operator")
+    cli.add_user("eng1", "engineer")
+    assert cli("eng1", "recipe", "import", str(PMC)) == 0
+    assert cli("eng1", "recipe", "approve", "pmc-175", "1") == 0
+    assert cli("eng1", "route", "import", str(REPO / "deploy" / "routes" / "fowlp-cure.toml")) == 0
+    return cli
 
 
-def audit_count(db: list[str], capsys: pytest.CaptureFixture[str]) -> int:
+def audit_count(cli: Cli, capsys: pytest.CaptureFixture[str]) -> int:
     capsys.readouterr()
-    assert main([*db, "--json", "audit", "list", "--limit", "100000"]) == 0
+    assert main([*cli.db, "--json", "audit", "list", "--limit", "100000"]) == 0
     import json
 
     return len(json.loads(capsys.readouterr().out))
@@ -36,21 +36,20 @@ def audit_count(db: list[str], capsys: pytest.CaptureFixture[str]) -> int:
 
 class TestLotCommands:
     def test_create_track_in_out_hold_release(
-        self, db: list[str], capsys: pytest.CaptureFixture[str]
+        self, cli: Cli, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """The lot verbs move a lot and report it in words; list shows its step and hold."""
-        op = [*db, "--user", "op1"]
-        assert main([*op, "lot", "create", "L1", "--route", "fowlp-cure", "--wafers", "12"]) == 0
-        assert main([*op, "lot", "track-in", "L1"]) == 0
-        assert main([*op, "lot", "track-out", "L1"]) == 0
-        assert main([*op, "lot", "hold", "L1", "--reason", "scratch on wafer 3"]) == 0
+        assert cli("op1", "lot", "create", "L1", "--route", "fowlp-cure", "--wafers", "12") == 0
+        assert cli("op1", "lot", "track-in", "L1") == 0
+        assert cli("op1", "lot", "track-out", "L1") == 0
+        assert cli("op1", "lot", "hold", "L1", "--reason", "scratch on wafer 3") == 0
         capsys.readouterr()
-        assert main([*op, "lot", "list"]) == 0
+        assert cli("op1", "lot", "list") == 0
         out = capsys.readouterr().out
         assert "PMC (2/6)" in out and "scratch on wafer 3" in out
-        assert main([*op, "lot", "release", "L1", "--reason", "inspected"]) == 0
+        assert cli("op1", "lot", "release", "L1", "--reason", "inspected") == 0
         capsys.readouterr()
-        assert main([*op, "lot", "show", "L1"]) == 0
+        assert cli("op1", "lot", "show", "L1") == 0
         out = capsys.readouterr().out
         assert "ON HOLD" not in out and "inspected" in out
 
@@ -67,23 +66,24 @@ class TestLotCommands:
         ],
     )
     def test_bad_input_exit_2_and_nothing_changes(
-        self, db: list[str], capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+        self, cli: Cli, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
     ) -> None:
         """Refused actions print one clear line on stderr, exit 2, and record no change."""
-        before = audit_count(db, capsys)
-        assert main([*db, "--user", "op1", *argv]) == 2
+        cli.login("op1")
+        before = audit_count(cli, capsys)
+        assert cli("op1", *argv) == 2
         err = capsys.readouterr().err
         assert message in err
         assert "Traceback" not in err
-        after = audit_count(db, capsys)
+        after = audit_count(cli, capsys)
         # a refused permission is itself audited; nothing else is written
         assert after - before == (1 if "may not" in message else 0)
 
-    def test_unknown_user(self, db: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-        """An acting user that does not exist is named in the error."""
-        assert main([*db, "--user", "ghost", "lot", "list"]) == 0  # reading needs no role
-        assert main([*db, "--user", "ghost", "lot", "create", "L9", "--route", "fowlp-cure"]) == 2
-        assert "user 'ghost' does not exist" in capsys.readouterr().err
+    def test_not_logged_in(self, cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+        """Reading needs no login; a change without a session says how to log in."""
+        assert main([*cli.db, "lot", "list"]) == 0
+        assert main([*cli.db, "lot", "create", "L9", "--route", "fowlp-cure"]) == 2
+        assert "not logged in to this database: run 'pkgline login NAME'" in capsys.readouterr().err
 
 
 class TestRecipeCommands:
@@ -111,12 +111,12 @@ class TestRecipeCommands:
         assert "tool's maximum 2" in capsys.readouterr().err
 
     def test_changed_recipe_with_same_version_refused(
-        self, db: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+        self, cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
         """Approved versions are immutable: other content under the same version is refused."""
         changed = tmp_path / "pmc.toml"
         changed.write_text(PMC.read_text().replace("duration_min = 240.0", "duration_min = 200.0"))
-        assert main([*db, "--user", "eng1", "recipe", "import", str(changed)]) == 2
+        assert cli("eng1", "recipe", "import", str(changed)) == 2
         assert "versions are immutable" in capsys.readouterr().err
 
 

@@ -74,3 +74,39 @@ class TestConcurrentTransactions:
         assert row is not None
         assert row.on_hold
         assert row.step in ("MOLD", "PMC")
+
+    def test_parallel_audited_writes_keep_one_chain(self, leased: Engine) -> None:
+        """Eight lots held at the same moment: eight holds, and the audit chain is unforked."""
+        from sqlmodel import Session
+
+        from mes.services import audit
+
+        for n in range(8):
+            lots.create(leased, "op1", f"P{n}", "fowlp-cure", 1)
+        results = race(*[lambda n=n: lots.hold(leased, "op1", f"P{n}", "check") for n in range(8)])
+        assert not [r for r in results if isinstance(r, DomainError)], results
+        with Session(leased) as s:
+            result = audit.verify(s)
+        assert result.ok, result.problems
+
+    def test_split_races_a_track_in(self, leased: Engine) -> None:
+        """A split and a track-in of the same lot at once run one after the other: split
+        first, both succeed (the rest of the lot is tracked in); track-in first, the split
+        is refused. Never a split of a lot that is already running."""
+        from mes.services import genealogy
+
+        for n in range(5):
+            lot_id = f"S{n}"
+            lots.create(leased, "op1", lot_id, "fowlp-cure", 4)
+            results = race(
+                lambda lot_id=lot_id: genealogy.split(leased, "op1", lot_id, ["1"], "rework"),
+                lambda lot_id=lot_id: lots.track_in(leased, "op1", lot_id),
+            )
+            row = reads.lot(leased, lot_id)
+            assert row is not None and row.status == "running"
+            if isinstance(results[0], DomainError):
+                assert "only a waiting lot can be split" in str(results[0])
+                assert row.wafers == 4
+            else:
+                assert not isinstance(results[1], DomainError), results
+                assert row.wafers == 3

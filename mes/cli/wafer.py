@@ -1,0 +1,166 @@
+"""`pkgline wafer …`: a wafer's thermal ledger, history, scrap, die and bin maps, trace."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from mes.cli.common import EXIT_OK, CliError, actor_from, emit, engine_from, table
+from mes.domain.diemap import parse_bin_map, parse_die_map
+from mes.services import diemaps, genealogy, ledger
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("wafer", help="wafers: ledger, history, scrap, die/bin maps, trace")
+    wsub = p.add_subparsers(dest="wafer_cmd", required=True)
+    w = wsub.add_parser("show", help="every thermal step of one wafer: α, Tg, time above Tg")
+    w.add_argument("wafer_id")
+    h = wsub.add_parser("history", help="the wafer's lots, events and die sources")
+    h.add_argument("wafer_id")
+    sc = wsub.add_parser("scrap", help="scrap one wafer, with a reason")
+    sc.add_argument("wafer_id")
+    sc.add_argument("--reason", required=True)
+    dm = wsub.add_parser(
+        "diemap", help="record die maps at pick & place: CSV wafer,x,y,source_wafer[,source_x,…]"
+    )
+    dm.add_argument("file", type=Path)
+    bm = wsub.add_parser("binmap", help="record test bins: CSV wafer,x,y,bin")
+    bm.add_argument("file", type=Path)
+    mp = wsub.add_parser("map", help="draw the wafer's die map with its bins")
+    mp.add_argument("wafer_id")
+    tr = wsub.add_parser("trace", help="where the dies of a device wafer went")
+    tr.add_argument("source_wafer")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    engine = engine_from(args)
+    cmd = args.wafer_cmd
+    if cmd == "show":
+        show(args)
+    elif cmd == "history":
+        t = genealogy.wafer_trace(engine, args.wafer_id)
+        lines = [
+            f"wafer {t.wafer.id}  slot {t.wafer.slot}  status {t.wafer.status}"
+            + (f" ({t.wafer.scrap_reason})" if t.wafer.scrap_reason else ""),
+            "lots: " + " → ".join(t.lots),
+            "die sources: "
+            + (", ".join(f"{k} ({v} dies)" for k, v in t.die_sources.items()) or "no die map"),
+            "",
+            table(
+                ["when", "lot", "step", "event", "by", "detail"],
+                [
+                    [
+                        f"{e.ts:%Y-%m-%d %H:%M:%S}",
+                        e.lot_id,
+                        e.step,
+                        e.event,
+                        e.actor,
+                        e.detail or "",
+                    ]
+                    for e in t.events
+                ],
+            ),
+        ]
+        emit(
+            args,
+            "\n".join(lines),
+            {
+                "wafer": t.wafer.model_dump(),
+                "lots": t.lots,
+                "die_sources": t.die_sources,
+                "events": [e.model_dump() for e in t.events],
+            },
+        )
+    elif cmd == "scrap":
+        w = genealogy.scrap(engine, actor_from(args), args.wafer_id, args.reason)
+        emit(args, f"wafer {w.id} scrapped: {w.scrap_reason}", {"wafer": w.id})
+    elif cmd == "diemap":
+        placements = parse_die_map(_read(args.file), str(args.file))
+        counts = diemaps.record_die_map(engine, actor_from(args), placements)
+        emit(
+            args,
+            f"die maps recorded: {sum(counts.values())} dies on {len(counts)} wafer(s)",
+            counts,
+        )
+    elif cmd == "binmap":
+        bins = parse_bin_map(_read(args.file), str(args.file))
+        summary = diemaps.record_bin_map(engine, actor_from(args), bins)
+        emit(
+            args,
+            "\n".join(
+                f"{w}: " + ", ".join(f"bin {b}: {n}" for b, n in sorted(c.items()))
+                for w, c in summary.items()
+            ),
+            {w: dict(c) for w, c in summary.items()},
+        )
+    elif cmd == "map":
+        m = diemaps.wafer_map(engine, args.wafer_id)
+        emit(args, m.render(), [d.model_dump() for d in m.dies])
+    else:
+        uses = diemaps.source_trace(engine, args.source_wafer)
+        emit(
+            args,
+            table(
+                ["wafer", "lot", "status", "dies", "bins"],
+                [
+                    [
+                        u.wafer_id,
+                        u.lot_id,
+                        u.status,
+                        str(u.dies),
+                        ", ".join(f"{b}:{n}" for b, n in u.bins.items()),
+                    ]
+                    for u in uses
+                ],
+            )
+            if uses
+            else f"no die of {args.source_wafer} is on a recorded wafer",
+            [u.__dict__ for u in uses],
+        )
+    return EXIT_OK
+
+
+def show(args: argparse.Namespace) -> None:
+    engine = engine_from(args)
+    genealogy.wafer_trace(engine, args.wafer_id)  # NotFound for an unknown wafer
+    rows = ledger.history(engine, args.wafer_id)
+    emit(
+        args,
+        table(
+            [
+                "step",
+                "run",
+                "material",
+                "α before",
+                "α after",
+                "Tg °C",
+                "time > Tg",
+                "peak °C",
+                "gaps",
+            ],
+            [
+                [
+                    e.step,
+                    str(e.run_id),
+                    e.material,
+                    f"{e.alpha_before:.3f}",
+                    f"{e.alpha_after:.3f}",
+                    f"{e.tg_after_c:.1f}",
+                    f"{e.time_above_tg_s / 60:.1f} min",
+                    f"{e.peak_c:.1f}",
+                    str(e.gaps),
+                ]
+                for e in rows
+            ],
+        )
+        if rows
+        else f"wafer {args.wafer_id}: no thermal history yet",
+        [e.model_dump() for e in rows],
+    )

@@ -1,0 +1,48 @@
+"""E10 utilization per tool and period, from the logged state changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from mes.domain.e10 import Accounting, Change, account
+from mes.domain.equipment import E10State
+from mes.domain.errors import NotFound
+from mes.services.tx import transaction
+from mes.store.tables import Tool, ToolStateChange
+
+
+@dataclass(frozen=True)
+class ToolUtilization:
+    tool_id: str
+    tool_type: str
+    accounting: Accounting
+
+
+def _utc(ts: datetime) -> datetime:
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+def report(
+    engine: Engine, start: datetime, end: datetime, tool_id: str | None = None
+) -> list[ToolUtilization]:
+    with transaction(engine) as s:
+        q = select(Tool).order_by(col(Tool.id))
+        if tool_id is not None:
+            q = q.where(Tool.id == tool_id)
+        tools = list(s.exec(q))
+        if tool_id is not None and not tools:
+            raise NotFound(f"tool {tool_id!r} does not exist")
+        out = []
+        for tool in tools:
+            rows = s.exec(
+                select(ToolStateChange)
+                .where(ToolStateChange.tool_id == tool.id, col(ToolStateChange.since) < end)
+                .order_by(col(ToolStateChange.since), col(ToolStateChange.id))
+            )
+            changes = [Change(E10State(r.state), _utc(r.since)) for r in rows]
+            out.append(ToolUtilization(tool.id, tool.type, account(changes, start, end)))
+        return out

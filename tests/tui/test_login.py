@@ -1,0 +1,30 @@
+"""The TUI without a CLI session opens on a login screen; the password is checked."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Engine
+
+from mes.services import users
+from mes.tui import LineApp
+from mes.tui.login import LoginScreen
+from mes.tui.screen import MainScreen
+from tests.tui.helpers import NO_TICK_S, OPERATOR, SIZE, settle
+
+
+async def test_login_then_main_screen(demo_engine: Engine) -> None:
+    users.set_password(demo_engine, "admin", OPERATOR, "op1-pass-12")
+    app = LineApp(demo_engine, None, NO_TICK_S)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, LoginScreen)
+        await pilot.click("#user")
+        await pilot.press(*OPERATOR)
+        await pilot.click("#password")
+        await pilot.press(*"wrong-pass", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, LoginScreen)
+        assert "unknown user or wrong password" in screen.error
+        await pilot.press(*"op1-pass-12", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert app.actor == OPERATOR and "actor op1" in app.sub_title
