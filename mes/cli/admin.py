@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mes.cli import tools as tool_cli
 from mes.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
@@ -39,7 +40,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ri = rsub.add_parser("import", help="import a route file (engineer)")
     ri.add_argument("file", type=Path)
 
-    tool = sub.add_parser("tool", help="tools: list, set-state")
+    tool = sub.add_parser("tool", help="tools: list, set-state, maintain, qualify, quals")
     tsub = tool.add_subparsers(dest="tool_cmd", required=True)
     tsub.add_parser("list", help="tools with E10 state and live values")
     tm = tsub.add_parser("maintain", help="record a plating bath make-up (amp-hours to zero)")
@@ -49,6 +50,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ts.add_argument("tool_id")
     ts.add_argument("state")
     ts.add_argument("--reason", required=True)
+    tool_cli.add_parsers(tsub)
 
     alarm = sub.add_parser("alarm", help="alarms: list")
     asub = alarm.add_subparsers(dest="alarm_cmd", required=True)
@@ -57,7 +59,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
     aud = sub.add_parser("audit", help="audit trail: verify, list")
     ausub = aud.add_subparsers(dest="audit_cmd", required=True)
-    ausub.add_parser("verify", help="check the hash chain; exit 1 if a record was altered")
+    av = ausub.add_parser("verify", help="check the hash chain; exit 1 if a record was altered")
+    av.add_argument(
+        "--anchor",
+        help="SEQ:HASH printed by an earlier verify: also detects records removed from the end",
+    )
     lst = ausub.add_parser("list", help="latest audit records")
     lst.add_argument("--limit", type=int, default=30)
 
@@ -116,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
             {"name": r.name, "steps": [s.name for s in r.steps]},
         )
     elif args.command == "tool":
+        if args.tool_cmd in tool_cli.COMMANDS:
+            return tool_cli.run(args, engine)
         if args.tool_cmd == "maintain":
             t = plating.maintain_bath(engine, actor_from(args), args.tool_id, args.reason)
             emit(args, f"tool {t.id}: bath made up, {t.e10_state}", {"tool": t.id, "bath_ah": 0.0})
@@ -157,13 +165,21 @@ def run(args: argparse.Namespace) -> int:
     elif args.command == "audit":
         with transaction(engine) as s:
             if args.audit_cmd == "verify":
-                result = audit.verify(s)
+                result = audit.verify(s, args.anchor)
                 text = (
-                    f"audit trail intact: {result.records} records"
+                    f"audit trail intact: {result.records} records; anchor {result.anchor}"
                     if result.ok
                     else "audit trail TAMPERED:\n" + "\n".join(result.problems)
                 )
-                emit(args, text, {"records": result.records, "problems": result.problems})
+                emit(
+                    args,
+                    text,
+                    {
+                        "records": result.records,
+                        "problems": result.problems,
+                        "anchor": result.anchor,
+                    },
+                )
                 return EXIT_OK if result.ok else EXIT_FAILED
             from sqlmodel import col, select
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from mes.domain.errors import InvalidInput
 from mes.store.tables import Audit, utcnow
 
 GENESIS = "0" * 64
@@ -90,17 +91,36 @@ def record(
 class VerifyResult:
     records: int
     problems: list[str]
+    head_seq: int | None = None
+    head_hash: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
+    @property
+    def anchor(self) -> str | None:
+        """'SEQ:HASH' of the last record: kept outside the database, it later proves that no
+        record up to it was removed from the end or rewritten along with the chain."""
+        return None if self.head_seq is None else f"{self.head_seq}:{self.head_hash}"
 
-def verify(session: Session) -> VerifyResult:
-    """Walk the chain; an edited, inserted or deleted row breaks it."""
+
+def parse_anchor(text: str) -> tuple[int, str]:
+    seq, _, digest = text.partition(":")
+    if not seq.isdigit() or len(digest) != 64:
+        raise InvalidInput(f"anchor {text!r}: expected SEQ:HASH as printed by 'audit verify'")
+    return int(seq), digest
+
+
+def verify(session: Session, anchor: str | None = None) -> VerifyResult:
+    """Walk the chain; an edited, inserted or deleted row breaks it. With an anchor from an
+    earlier verify, also prove the chain still passes through that record unchanged."""
+    expected = parse_anchor(anchor) if anchor else None
     problems: list[str] = []
     prev = GENESIS
     n = 0
+    last: Audit | None = None
+    anchor_seen = False
     for row in session.exec(select(Audit).order_by(col(Audit.seq))):
         n += 1
         if row.prev_hash != prev:
@@ -109,5 +129,12 @@ def verify(session: Session) -> VerifyResult:
             )
         if _digest(row.prev_hash, row) != row.hash:
             problems.append(f"seq {row.seq}: content does not match its hash (edited)")
+        if expected is not None and row.seq == expected[0]:
+            anchor_seen = True
+            if row.hash != expected[1]:
+                problems.append(f"seq {row.seq}: differs from the anchor (the chain was rewritten)")
         prev = row.hash
-    return VerifyResult(n, problems)
+        last = row
+    if expected is not None and not anchor_seen:
+        problems.append(f"seq {expected[0]}: the anchored record is gone (records removed)")
+    return VerifyResult(n, problems, last.seq if last else None, last.hash if last else None)

@@ -70,3 +70,19 @@ class TestMainScreen:
 
         app = LineApp(plated_line, "op1", NO_TICK_S)
         assert snap_compare(app, terminal_size=SIZE, run_before=open_records)
+
+
+class TestLoginScreen:
+    def test_login_refused(self, demo_engine: Engine, snap_compare: SnapCompare) -> None:
+        """The login form after a wrong password: the message, the password field cleared."""
+
+        async def wrong_password(pilot: Pilot[None]) -> None:
+            await settle(pilot)
+            await pilot.click("#user")
+            await pilot.press(*"op1")
+            await pilot.click("#password")
+            await pilot.press(*"not-it-123", "enter")
+            await settle(pilot)
+
+        app = LineApp(demo_engine, None, NO_TICK_S, line="line.db")
+        assert snap_compare(app, terminal_size=SIZE, run_before=wrong_password)

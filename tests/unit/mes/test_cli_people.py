@@ -145,3 +145,23 @@ class TestWaferVerbs:
         assert "bad.csv:3: x = 1000: must be between 0 and 999" in capsys.readouterr().err
         assert main([*cli.db, "wafer", "map", "L1-W01"]) == 0
         assert "no die map" in capsys.readouterr().out
+
+    def test_anchor_detects_records_removed_from_the_end(
+        self, cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Deleting the newest records leaves a valid chain; the anchor kept outside catches it."""
+        capsys.readouterr()
+        assert main([*cli.db, "--json", "audit", "verify"]) == 0
+        anchor = out_json(capsys)["anchor"]  # type: ignore[index]
+        assert main([*cli.db, "audit", "verify", "--anchor", anchor]) == 0
+        seq = int(anchor.split(":")[0])
+        con = sqlite3.connect(tmp_path / "people.db")
+        con.execute("DELETE FROM audit WHERE seq >= ?", (seq,))
+        con.commit()
+        con.close()
+        capsys.readouterr()
+        assert main([*cli.db, "audit", "verify"]) == 0  # the shorter chain is self-consistent
+        assert main([*cli.db, "audit", "verify", "--anchor", anchor]) == 1
+        assert f"seq {seq}: the anchored record is gone" in capsys.readouterr().out
+        assert main([*cli.db, "audit", "verify", "--anchor", "12:abc"]) == 2
+        assert "expected SEQ:HASH" in capsys.readouterr().err
