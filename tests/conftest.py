@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
-from mes.services import recipes, routes, tools, users
+from mes.services import qualification, recipes, routes, tools, users
 from mes.store.db import create_schema, make_engine
 
 REPO = Path(__file__).resolve().parents[1]
@@ -36,7 +36,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 @pytest.fixture
 def line(engine: Engine) -> Engine:
-    """A seeded line: users, approved recipes, the fowlp-cure route, OVEN-01 registered."""
+    """A seeded line: users, approved recipes, the fowlp-cure route, OVEN-01 registered
+    and qualified for the route's two cures (PMC, PI_CURE)."""
     users.bootstrap(engine, "admin")
     users.add(engine, "admin", "op1", "operator")
     users.add(engine, "admin", "eng1", "engineer")
@@ -45,6 +46,8 @@ def line(engine: Engine) -> Engine:
         recipes.approve(engine, "eng1", row.name, row.version)
     routes.import_file(engine, "eng1", REPO / "deploy" / "routes" / "fowlp-cure.toml")
     tools.register(engine, "equipment", "OVEN-01", "cure_oven")
+    for step in ("PMC", "PI_CURE"):
+        qualification.qualify(engine, "eng1", "OVEN-01", step)
     return engine
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from mes.cli.common import EXIT_FAILED, EXIT_OK, CliError, table
 from mes.domain.errors import DomainError
-from mes.services import ledger, lots, reads, recipes, routes, users
+from mes.services import ledger, lots, qualification, reads, recipes, routes, tools, users
 from mes.store import migrate
 from mes.store.db import make_engine
 from recipes.loader import library_recipes, load_oven_recipe
@@ -158,6 +158,19 @@ def seed(engine: Engine, n_lots: int, wafers: int) -> list[str]:
     return ids
 
 
+def qualify_tools(engine: Engine, ovens: int) -> None:
+    """Register the demo's tools (the daemon finds them there) and qualify each for every
+    step of the route that runs on its type: track-in refuses an unqualified tool."""
+    line_tools = [("PRESS-01", "molding_press")]
+    line_tools += [(f"OVEN-{i:02d}", "cure_oven") for i in range(1, ovens + 1)]
+    steps = routes.read_route_file(ROUTE_FILE).steps
+    for tool_id, tool_type in line_tools:
+        tools.register(engine, ENGINEER, tool_id, tool_type)
+        for step in steps:
+            if step.tool_type == tool_type:
+                qualification.qualify(engine, ENGINEER, tool_id, step.name)
+
+
 def start_line(args: argparse.Namespace, faults: list[tuple[int, str]]) -> Line:
     workdir: Path = args.workdir
     workdir.mkdir(parents=True, exist_ok=True)
@@ -202,6 +215,7 @@ def start_line(args: argparse.Namespace, faults: list[tuple[int, str]]) -> Line:
     engine = make_engine(url)
     migrate.upgrade(engine)
     seed(engine, args.lots, args.wafers)
+    qualify_tools(engine, args.ovens)
     env = env | {"PKGLINE_DATABASE_URL": url}
     with (workdir / "daemon.log").open("ab") as fh:
         line.procs.append(

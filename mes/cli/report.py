@@ -16,7 +16,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     r = rsub.add_parser("e10", help="hours per E10 state and utilization, per tool")
     r.add_argument("--from", dest="start", help="period start, ISO 8601 UTC (default: 24 h ago)")
     r.add_argument("--to", dest="end", help="period end, ISO 8601 UTC (default: now)")
-    r.add_argument("--tool", help="one tool only")
+    r.add_argument("--tool", action="append", help="only this tool (repeat for several)")
+    # Also after the verb (`pkgline report e10 --json`); SUPPRESS keeps a global --json.
+    r.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="JSON output")
 
 
 def _when(text: str | None, option: str, default: datetime) -> datetime:
@@ -37,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     end = _when(args.end, "--to", now)
     start = _when(args.start, "--from", end - timedelta(hours=24))
+    if end <= start:
+        raise CliError(f"--from {start:%Y-%m-%d %H:%M}: must be before --to {end:%Y-%m-%d %H:%M}")
     rows = e10.report(engine_from(args), start, end, args.tool)
     states = list(E10State)
     emit(

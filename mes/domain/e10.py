@@ -38,12 +38,18 @@ class Accounting:
         s = self.seconds
         return s[E10State.PRODUCTIVE] + s[E10State.STANDBY] + s[E10State.ENGINEERING]
 
+    @property
+    def downtime_s(self) -> float:
+        return self.seconds[E10State.SCHEDULED_DOWN] + self.seconds[E10State.UNSCHEDULED_DOWN]
+
     def ratio(self, part: float, whole: float) -> float | None:
         return part / whole if whole > 0 else None
 
     @property
     def availability(self) -> float | None:
-        """Equipment uptime %: uptime over operations time."""
+        """Equipment uptime %: uptime over operations time. pkgline records no downtime
+        that is not the equipment's (facilities, missing material), so this is also E10's
+        equipment-dependent uptime."""
         return self.ratio(self.uptime_s, self.operations_s)
 
     @property

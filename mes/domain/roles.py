@@ -22,6 +22,7 @@ class Permission(enum.StrEnum):
     LOT_REWORK = "lot.rework"  # send a lot back to an earlier step of its route
     TOOL_STATE = "tool.state"
     TOOL_REGISTER = "tool.register"
+    TOOL_QUALIFY = "tool.qualify"  # which tool may run which step and recipe
     RUN_EXECUTE = "run.execute"  # claim, record samples and alarms, complete
     RECIPE_IMPORT = "recipe.import"
     RECIPE_APPROVE = "recipe.approve"
@@ -44,6 +45,7 @@ _ENGINEER = _OPERATOR | {
     Permission.RECIPE_APPROVE,
     Permission.ROUTE_IMPORT,
     Permission.TOOL_REGISTER,
+    Permission.TOOL_QUALIFY,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

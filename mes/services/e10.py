@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,15 +28,17 @@ def _utc(ts: datetime) -> datetime:
 
 
 def report(
-    engine: Engine, start: datetime, end: datetime, tool_id: str | None = None
+    engine: Engine, start: datetime, end: datetime, tool_ids: Sequence[str] | None = None
 ) -> list[ToolUtilization]:
+    """Time per E10 state in [start, end) of every tool (or of `tool_ids`), by tool id."""
     with transaction(engine) as s:
         q = select(Tool).order_by(col(Tool.id))
-        if tool_id is not None:
-            q = q.where(Tool.id == tool_id)
+        if tool_ids is not None:
+            q = q.where(col(Tool.id).in_(tool_ids))
         tools = list(s.exec(q))
-        if tool_id is not None and not tools:
-            raise NotFound(f"tool {tool_id!r} does not exist")
+        missing = sorted(set(tool_ids or ()) - {t.id for t in tools})
+        if missing:
+            raise NotFound(f"tool {missing[0]!r} does not exist")
         out = []
         for tool in tools:
             rows = s.exec(

@@ -19,7 +19,7 @@ from mes.domain.lots import (
     require_can_track_in,
 )
 from mes.domain.roles import Permission
-from mes.services import audit, history, plating
+from mes.services import audit, history, plating, qualification
 from mes.services.auth import authorize
 from mes.services.holds import hold, on_arrival, place_hold, release
 from mes.services.lookup import (
@@ -121,6 +121,7 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
         ).first()
         if recipe is None:
             raise InvalidState(f"recipe {step.recipe} has no approved version")
+        qualification.require(s, tool_id, step.name, recipe.name)
         run = Run(
             lot_id=lot_id,
             tool_id=tool_id,

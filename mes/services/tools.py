@@ -155,6 +155,30 @@ def set_state(engine: Engine, actor: str, tool_id: str, state: str, reason: str)
         return tool
 
 
+def down_on_alarm(s: Session, actor: str, tool_id: str, reason: str) -> bool:
+    """A tool's own alarm while it runs nothing takes it from standby to unscheduled down,
+    so no lot is tracked in until someone has looked (E10: an unplanned failure). During a
+    run the run's policy decides instead (an aborted run ends the tool unscheduled down).
+    Returns whether the state changed."""
+    tool = s.get(Tool, tool_id)
+    if tool is None or tool.run_id is not None or tool.e10_state != E10State.STANDBY:
+        return False
+    before = {"e10_state": tool.e10_state}
+    change_state(s, tool, E10State.UNSCHEDULED_DOWN, actor, reason)
+    s.add(tool)
+    audit.record(
+        s,
+        actor,
+        "tool.state",
+        "tool",
+        tool_id,
+        reason=reason,
+        before=before,
+        after={"e10_state": tool.e10_state},
+    )
+    return True
+
+
 def change_state(
     s: Session,
     tool: Tool,

@@ -274,3 +274,15 @@ class ToolStateChange(SQLModel, table=True):
     actor: str
     reason: str | None = None
     run_id: int | None = None
+
+
+class ToolQualification(SQLModel, table=True):
+    """A tool may run a step (any of its recipes, or only `recipe_name`): track-in checks it."""
+
+    __table_args__ = (UniqueConstraint("tool_id", "step", "recipe_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tool_id: str = Field(foreign_key="tool.id", index=True)
+    step: str = Field(max_length=64)  # a route step name; "PI_CURE" also covers "RDL1.PI_CURE"
+    recipe_name: str | None = Field(default=None, max_length=64)  # None: any recipe of the step
+    qualified_by: str
+    qualified_at: datetime = Field(default_factory=utcnow)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from mes.daemon.config import DaemonSection, LineConfig, LineSection, OpcUaSecurity, ToolSection
 from mes.daemon.runner import Daemon
-from mes.services import ledger, plating, reads, recipes, routes, tools, users
+from mes.services import ledger, plating, qualification, reads, recipes, routes, tools, users
 from simulators.oven.server import OvenSimulator
 from simulators.plater.server import PlaterSimulator
 from simulators.press.server import PressSimulator
@@ -36,6 +36,8 @@ def route_line(line: Engine) -> Engine:
     routes.import_file(line, "eng1", REPO / "deploy" / "routes" / "info-wmcm.toml")
     tools.register(line, "equipment", "PRESS-01", "molding_press")
     tools.register(line, "equipment", "PLATER-01", "plating_tool")
+    qualification.qualify(line, "eng1", "PRESS-01", "MOLD")
+    qualification.qualify(line, "eng1", "PLATER-01", "PLATE")  # both RDL layers
     return line
 
 

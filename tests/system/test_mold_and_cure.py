@@ -20,7 +20,7 @@ from mes.daemon.config import (
     ToolSection,
 )
 from mes.daemon.runner import Daemon
-from mes.services import ledger, lots, reads, recipes, routes, tools
+from mes.services import ledger, lots, qualification, reads, recipes, routes, tools
 from simulators.oven.server import OvenSimulator
 from simulators.press.server import PressSimulator
 from tests.system.conftest import RunningDaemon, wait_for
@@ -57,11 +57,13 @@ async def oven() -> AsyncIterator[OvenSimulator]:
 
 @pytest.fixture
 def mold_line(line: Engine) -> Engine:
-    """The seeded line plus the MUF recipe, its material, the molding route and the press."""
+    """The seeded line plus the MUF recipe, its material, the molding route and the press
+    (qualified for MOLD)."""
     row = recipes.import_file(line, "eng1", REPO / "recipes" / "library" / "muf-175.toml")
     recipes.approve(line, "eng1", row.name, row.version)
     routes.import_file(line, "eng1", REPO / "deploy" / "routes" / "fowlp-mold.toml")
     tools.register(line, "equipment", "PRESS-01", "molding_press")
+    qualification.qualify(line, "eng1", "PRESS-01", "MOLD")
     return line
 
 

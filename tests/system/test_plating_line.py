@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from mes.daemon.config import DaemonSection, LineConfig, LineSection, OpcUaSecurity, ToolSection
 from mes.daemon.runner import Daemon
 from mes.domain.errors import InvalidState
-from mes.services import lots, plating, reads, recipes, routes, tools
+from mes.services import lots, plating, qualification, reads, recipes, routes, tools
 from simulators.plater.server import PlaterSimulator
 from tests.system.conftest import RunningDaemon, wait_for
 
@@ -58,6 +58,7 @@ def plate_line(line: Engine, tmp_path: Path) -> Engine:
     route.write_text(ROUTE)
     routes.import_file(line, "eng1", route)
     tools.register(line, "equipment", "PLATER-01", "plating_tool")
+    qualification.qualify(line, "eng1", "PLATER-01", "PLATE", "rdl-cu-5um")
     return line
 
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
-from mes.services import ledger, lots, plating, recipes, routes, runs, tools, users
+from mes.services import ledger, lots, plating, qualification, recipes, routes, runs, tools, users
 from mes.services.ledger import CureRecord
 from mes.services.plating import WaferPlating
 from mes.services.tx import transaction
@@ -44,7 +44,8 @@ name = "GRIND"
 
 @pytest.fixture
 def demo_engine(tmp_path: Path) -> Iterator[Engine]:
-    """An empty line: schema, users, route, approved recipe, one leased oven. No lots."""
+    """An empty line: schema, users, route, approved recipe, one leased oven qualified for
+    PMC. No lots."""
     eng = make_engine(f"sqlite:///{tmp_path / 'line.db'}")
     create_schema(eng)
     users.bootstrap(eng, "admin")
@@ -55,6 +56,7 @@ def demo_engine(tmp_path: Path) -> Iterator[Engine]:
     recipe = recipes.import_file(eng, "admin", RECIPE)
     recipes.approve(eng, "admin", recipe.name, recipe.version)
     tools.register(eng, "admin", OVEN, "cure_oven")
+    qualification.qualify(eng, "admin", OVEN, "PMC")
     tools.heartbeat(eng, "daemon-1", [OVEN], ttl_s=600)
     yield eng
     eng.dispose()
