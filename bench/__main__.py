@@ -1,118 +1,139 @@
 """`make bench`: pkgline's paths against the raw library calls, same machine, same run.
 
-- sample ingest: pkgline's writer (Core executemany through SampleBuffer's path)
-  vs raw sqlite3.executemany in WAL mode, on the same rows;
-- oven read: the driver's full snapshot (input image + run id, decoded) vs the
-  raw pymodbus read of the same 40 input registers, against the simulator.
+Prints one table: sample ingest through pkgline's writer against raw sqlite3 executemany
+(WAL) and raw psycopg COPY on the same rows (bench.ingest); track-in/track-out with audit on
+SQLite and PostgreSQL (bench.moves); the oven snapshot read against raw pymodbus
+(bench.reads). A missed target is followed by a profile of where its time goes
+(bench.hotspots). PostgreSQL is measured when PKGLINE_BENCH_DATABASE_URL names a database
+the benchmark may wipe (bench.postgres; the Makefile sets it when a server answers).
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-import statistics
+import logging
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from pymodbus.client import AsyncModbusTcpClient
+import psycopg
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
-from drivers.cure_oven.driver import ModbusOven
-from drivers.modbus.transport import ModbusTransport
-from mes.services.runs import write_samples
+from bench import hotspots, ingest, moves, postgres, reads
+from bench.report import Figure, machine, table
+from mes.daemon.logs import configure_logging
 from mes.store.db import create_schema, make_engine
-from mes.store.tables import Lot, Route, Run, Tool
-from simulators.oven.server import OvenSimulator
 
-ROWS = 100_000
-READS = 500
+INGEST_TARGET = 0.5  # x the raw driver, each engine
+MOVES_TARGET = 500.0  # moves per second on SQLite
 
 
-def _rows(run_id: int) -> list[tuple[int, float, datetime, str, float | None]]:
-    ts = datetime.now(UTC)
-    return [(run_id, i / 7, ts, f"zone{i % 7}_c", 175.0 + (i % 13) * 0.1) for i in range(ROWS)]
+def ingest_figure(engine_name: str, baseline: str, r: ingest.Rates) -> Figure:
+    return Figure(
+        f"sample ingest, {engine_name} ({r.rows:,} rows)",
+        f"{r.ours:,.0f} rows/s",
+        f"{r.raw:,.0f} rows/s, {baseline}",
+        r.ratio,
+        f">= {INGEST_TARGET}x raw",
+        r.ratio >= INGEST_TARGET,
+    )
 
 
-def bench_ingest(tmp: Path) -> tuple[float, float]:
-    engine = make_engine(f"sqlite:///{tmp / 'bench.db'}")
-    create_schema(engine)
-    from sqlmodel import Session
-
-    with Session(engine) as s:
-        s.add(Route(name="r", steps_json="[]"))
-        s.add(Tool(id="T", type="cure_oven", e10_state="standby"))
-        s.flush()
-        s.add(Lot(id="L", product="p", route="r", status="running", wafers=1))
-        s.flush()
-        s.add(
-            Run(
-                id=1,
-                lot_id="L",
-                tool_id="T",
-                step="PMC",
-                recipe_name="x",
-                recipe_version=1,
-                status="running",
-                requested_by="b",
-            )
-        )
-        s.commit()
-    rows = _rows(1)
-    t0 = time.perf_counter()
-    write_samples(engine, rows)
-    ours = ROWS / (time.perf_counter() - t0)
-
-    # Baseline: the same rows into the same schema (indexes, foreign keys) through
-    # raw sqlite3, converting the timestamps inside the timed part as any writer must.
-    raw_engine = make_engine(f"sqlite:///{tmp / 'raw.db'}")
-    create_schema(raw_engine)
-    raw_engine.dispose()
-    raw = sqlite3.connect(tmp / "raw.db")
-    raw.execute("PRAGMA journal_mode=WAL")
-    raw.execute("PRAGMA foreign_keys=OFF")
-    t0 = time.perf_counter()
-    payload = [(r, t, ts.isoformat(" "), n, v) for r, t, ts, n, v in rows]
-    with raw:
-        raw.executemany(
-            "INSERT INTO sample (run_id, t_program, ts, name, value) VALUES (?,?,?,?,?)", payload
-        )
-    base = ROWS / (time.perf_counter() - t0)
-    return ours, base
+def moves_figure(engine_name: str, m: moves.MoveRate, target: float | None) -> Figure:
+    return Figure(
+        f"track-in/out + audit, {engine_name} ({m.moves} moves, best of {m.rounds})",
+        f"{m.per_second:,.0f} moves/s",
+        target="-" if target is None else f">= {target:.0f} moves/s",
+        passed=None if target is None else m.per_second >= target,
+    )
 
 
-async def bench_read() -> tuple[float, float]:
-    async with OvenSimulator("127.0.0.1", 0, speed=1.0) as sim:
-        oven = ModbusOven("OVEN", ModbusTransport("127.0.0.1", sim.port))
-        await oven.connect()
-        raw = AsyncModbusTcpClient("127.0.0.1", port=sim.port)
-        await raw.connect()
-        times_ours, times_raw = [], []
-        for _ in range(READS):
-            t0 = time.perf_counter()
-            await oven.read()
-            times_ours.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            await raw.read_input_registers(0, count=40, device_id=1)
-            times_raw.append(time.perf_counter() - t0)
-        raw.close()
-        await oven.close()
-    return statistics.median(times_ours), statistics.median(times_raw)
+def why_moves_slow(engine: Engine) -> str:
+    """Profile one more lot walking the whole route on the engine that missed."""
+    lot_ids = moves.start_lots(engine, "PROF", 1)
+    shares = hotspots.profile(lambda: moves.move_all(engine, lot_ids))
+    return hotspots.describe(f"why track-in/out misses {MOVES_TARGET:.0f}/s on SQLite", shares)
+
+
+def sqlite_part(tmp: Path, snaps: list[ingest.Snapshot]) -> tuple[list[Figure], list[str]]:
+    figures = [
+        ingest_figure("SQLite", "raw sqlite3 executemany, WAL", ingest.sqlite_ingest(tmp, snaps))
+    ]
+    notes = []
+    engine = make_engine(f"sqlite:///{tmp / 'moves.db'}")
+    try:
+        create_schema(engine)
+        m = moves.measure(engine, tmp)
+        figures.append(moves_figure("SQLite", m, MOVES_TARGET))
+        if m.per_second < MOVES_TARGET:
+            notes.append(why_moves_slow(engine))
+    finally:
+        engine.dispose()
+    return figures, notes
+
+
+def postgres_part(url: str, tmp: Path, snaps: list[ingest.Snapshot]) -> list[Figure]:
+    engine = postgres.fresh_engine(url)
+    try:
+        rates = ingest.postgres_ingest(engine, url, snaps)
+    finally:
+        engine.dispose()
+    engine = postgres.fresh_engine(url)
+    try:
+        m = moves.measure(engine, tmp)
+    finally:
+        engine.dispose()
+    return [
+        ingest_figure("PostgreSQL", "raw psycopg COPY", rates),
+        moves_figure("PostgreSQL", m, None),
+    ]
 
 
 def main() -> None:
+    started = time.perf_counter()
+    configure_logging("console", logging.WARNING)  # the simulator's chatter is not a figure
+    print(f"make bench: pkgline against the raw library calls, one run ({machine()})")
+    snaps = ingest.snapshots()
     with tempfile.TemporaryDirectory() as d:
-        ours, base = bench_ingest(Path(d))
-    print(
-        f"sample ingest, SQLite, {ROWS} rows: pkgline {ours:,.0f} rows/s, "
-        f"raw sqlite3 executemany {base:,.0f} rows/s, ratio {ours / base:.2f} (target >= 0.5)"
+        tmp = Path(d)
+        figures, notes = sqlite_part(tmp, snaps)
+        url = postgres.url_from_env()
+        if url is None:
+            pg_line = f"PostgreSQL: skipped (set {postgres.ENV_URL})"
+        else:
+            shown = make_url(url).render_as_string(hide_password=True)
+            try:
+                figures += postgres_part(url, tmp, snaps)
+                pg_line = f"PostgreSQL: {shown} (its tables are dropped and recreated)"
+            except (psycopg.OperationalError, SQLAlchemyError) as exc:
+                first = str(exc).strip().splitlines()[0]
+                pg_line = f"PostgreSQL: skipped ({shown}: {first})"
+    r = reads.measure()
+    figures.append(
+        Figure(
+            f"oven snapshot read, Modbus (median of {r.reads})",
+            f"{r.ours_s * 1e6:,.0f} µs",
+            f"{r.raw_s * 1e6:,.0f} µs, raw pymodbus 40 registers",
+            r.ratio,
+            "~2 (2 requests)",
+        )
     )
-    t_ours, t_raw = asyncio.run(bench_read())
+    print()
+    print(table(figures))
+    print()
     print(
-        f"oven snapshot read (median of {READS}): pkgline {t_ours * 1e6:.0f} µs "
-        f"(2 requests + decode), raw pymodbus 40-register read {t_raw * 1e6:.0f} µs, "
-        f"ratio {t_ours / t_raw:.2f} (2 requests: expect ~2)"
+        "ingest: pkgline = the daemon's SampleBuffer.flush -> runs.write_samples, all rows in "
+        f"one commit, as the baseline; best of {ingest.REPEAT} each, alternating."
     )
+    print(
+        "track-in/out: a move is one lots.track_in or lots.track_out call (one transaction: "
+        "authorize, move, audit record); one step = 2 moves; SQLite is a file in WAL mode."
+    )
+    print("oven read: pkgline's snapshot is 2 requests (input image, run id) + decoding.")
+    print(pg_line)
+    for note in notes:
+        print(note)
+    print(f"bench finished in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":
