@@ -30,6 +30,17 @@ class DaemonSection(_Strict):
     sample_batch: Annotated[int, Field(ge=1, le=100_000)] = 500
     flush_interval_s: Annotated[float, Field(gt=0, le=60)] = 1.0
 
+    @model_validator(mode="after")
+    def _lease_outlives_heartbeats(self) -> DaemonSection:
+        # The lease is renewed once per claim interval and trusted for 80 % of its TTL
+        # (mes.daemon.runner): a few renewals must fit, or runs stall for nothing.
+        if self.lease_ttl_s < 4 * self.claim_interval_s:
+            raise ValueError(
+                f"lease_ttl_s ({self.lease_ttl_s:g}) must be at least 4 × claim_interval_s "
+                f"({self.claim_interval_s:g}), the heartbeat period"
+            )
+        return self
+
 
 class OpcUaSecurity(_Strict):
     """OPC UA security: Basic256Sha256 Sign&Encrypt with a user unless `mode = "none"`.

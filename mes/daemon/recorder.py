@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.engine import Engine
 
@@ -13,18 +13,38 @@ from mes.services.runs import Verdict
 from mes.store.tables import utcnow
 
 
+class LeaseLost(Exception):
+    """This daemon's lease on the tool is stale: it must stop recording and driving it."""
+
+
 class ServiceRecorder:
-    def __init__(self, engine: Engine, actor: str, tool_id: str, buffer: SampleBuffer) -> None:
+    """Records one tool's run; every write first checks `holds_lease` (see Daemon.holds)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        actor: str,
+        tool_id: str,
+        buffer: SampleBuffer,
+        holds_lease: Callable[[], bool],
+    ) -> None:
         self.engine = engine
         self.actor = actor
         self.tool_id = tool_id
         self.buffer = buffer
+        self.holds_lease = holds_lease
         self.lot_id: str | None = None
 
+    def _check_lease(self) -> None:
+        if not self.holds_lease():
+            raise LeaseLost(f"tool {self.tool_id}: lease stale or taken by another daemon")
+
     async def started(self, run_id: int, start_c: float) -> None:
+        self._check_lease()
         await asyncio.to_thread(runs.mark_started, self.engine, self.actor, run_id, start_c)
 
     async def samples(self, run_id: int, t_program: float, values: dict[str, float | None]) -> None:
+        self._check_lease()
         self.buffer.add(run_id, t_program, utcnow(), values)
         if self.buffer.due():
             await self.buffer.flush()
@@ -32,6 +52,7 @@ class ServiceRecorder:
     async def alarm(
         self, run_id: int, kind: str, code: str, message: str, t_program: float | None
     ) -> None:
+        self._check_lease()
         await asyncio.to_thread(
             runs.record_alarm,
             self.engine,
@@ -47,10 +68,13 @@ class ServiceRecorder:
 
     async def finish(self, run_id: int, verdict: Verdict) -> None:
         # Every sample of the run is in the database before its verdict is.
+        self._check_lease()
         await self.buffer.flush()
         while self.buffer.pending:
             await asyncio.sleep(0.5)
+            self._check_lease()
             await self.buffer.flush()
+        self._check_lease()
         await asyncio.to_thread(runs.finish, self.engine, self.actor, run_id, verdict)
 
     async def stored_samples(self, run_id: int) -> Sequence[tuple[float, str, float | None]]:
@@ -59,6 +83,7 @@ class ServiceRecorder:
         return [(r.t_program, r.name, r.value) for r in rows]
 
     async def publish(self, online: bool, values: dict[str, float | None]) -> None:
+        self._check_lease()
         await asyncio.to_thread(
             tools.publish_values, self.engine, self.tool_id, online, dict(values)
         )

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from typing import Any
 
 import structlog
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from drivers.core.clock import Clock, MonotonicClock
 from drivers.core.errors import DriverError
@@ -15,7 +19,7 @@ from drivers.core.plater import Plater
 from drivers.core.press import MoldingPress
 from mes.daemon.config import LineConfig
 from mes.daemon.ingest import SampleBuffer
-from mes.daemon.recorder import ServiceRecorder
+from mes.daemon.recorder import LeaseLost, ServiceRecorder
 from mes.daemon.tools import build_oven, build_plater, build_press
 from mes.engine.oven.supervisor import OvenRunSupervisor, SupervisorSettings
 from mes.engine.oven.values import to_values as oven_values
@@ -32,6 +36,9 @@ from recipes.plating import parse_plating_recipe
 log = structlog.get_logger(__name__)
 
 QTIME_CHECK_S = 10.0  # how often waiting lots are checked against their queue-time limit
+# A lease counts as ours locally until this fraction of its TTL after the heartbeat that
+# renewed it began: the slack covers a write in flight and some clock skew between hosts.
+LEASE_TRUST = 0.8
 
 
 class Daemon:
@@ -53,8 +60,14 @@ class Daemon:
             t.id: build_plater(t, self.clock) for t in config.tools if t.type == "plating_tool"
         }
         self.tool_ids = [t.id for t in config.tools]
+        if engine.dialect.name == "postgresql":
+            _end_stalled_transactions(engine, config.daemon.lease_ttl_s)
         self.buffer = SampleBuffer(engine, batch=config.daemon.sample_batch)
         self.leased: set[str] = set()
+        # Monotonic deadline (real seconds, like the lease in the database, whatever
+        # self.clock is) after which this daemon no longer trusts the leases it holds.
+        self._lease_until = 0.0
+        self._suspended: set[str] = set()  # held tools whose run supervision let go (stale lease)
         self.runs: dict[str, asyncio.Task[None]] = {}  # tool id → its supervising task
         self._stop = asyncio.Event()
         self._next_qtime_check = 0.0
@@ -95,18 +108,42 @@ class Daemon:
             await asyncio.to_thread(tools.release_leases, self.engine, self.owner)
             log.info("daemon_stopped", daemon=self.owner, samples=self.buffer.written)
 
+    def holds(self, tool_id: str) -> bool:
+        """True while this daemon may drive the tool: leased, and the lease not yet stale.
+
+        A daemon that was paused past its lease (SIGSTOP, a stalled host) must not act on
+        the tool before its next heartbeat tells it another daemon took over.
+        """
+        return tool_id in self.leased and time.monotonic() < self._lease_until
+
     async def _heartbeat(self) -> None:
-        held = await asyncio.to_thread(
-            tools.heartbeat,
-            self.engine,
-            self.owner,
-            self.tool_ids,
-            self.config.daemon.lease_ttl_s,
-        )
-        newly = set(held) - self.leased
-        self.leased = set(held)
+        ttl = self.config.daemon.lease_ttl_s
+        began = time.monotonic()
+        try:
+            held = set(
+                await asyncio.to_thread(
+                    tools.heartbeat, self.engine, self.owner, self.tool_ids, ttl, self.actor
+                )
+            )
+        except SQLAlchemyError as exc:
+            # Keep going: holds() lets the leases lapse locally if this goes on.
+            log.warning("heartbeat_failed", error=str(exc)[:200])
+            return
+        self._lease_until = began + ttl * LEASE_TRUST
+        lost = self.leased - held
+        # Newly held, or renewed after supervision let go of a stale lease: re-attach.
+        newly = (held - self.leased) | (held & self._suspended)
+        self._suspended.clear()
+        self.leased = held
+        for tool_id in sorted(lost):
+            # Another daemon holds it now and re-attaches: stop driving, leave the run open.
+            log.warning("lease_lost", tool_id=tool_id)
+            task = self.runs.pop(tool_id, None)
+            if task is not None:
+                task.cancel()
         if newly:
             # A tool we just took (first start, or taken over): re-attach to runs in flight.
+            log.info("lease_acquired", tools=sorted(newly))
             for ticket in await asyncio.to_thread(runs.open_runs, self.engine, sorted(newly)):
                 self._spawn(ticket, reattach=True)
 
@@ -116,7 +153,7 @@ class Daemon:
             self._next_qtime_check = now + QTIME_CHECK_S
             for lot_id in await asyncio.to_thread(lots.enforce_qtime, self.engine, self.actor):
                 log.warning("qtime_hold", lot_id=lot_id)
-        free = [t for t in self.leased if t not in self.runs]
+        free = [t for t in sorted(self.leased) if t not in self.runs and self.holds(t)]
         for ticket in await asyncio.to_thread(runs.claim, self.engine, self.actor, free):
             self._spawn(ticket, reattach=False)
 
@@ -134,7 +171,10 @@ class Daemon:
         task.add_done_callback(forget)
 
     async def _supervise(self, ticket: RunTicket, reattach: bool) -> None:
-        recorder = ServiceRecorder(self.engine, self.actor, ticket.tool_id, self.buffer)
+        tool_id = ticket.tool_id
+        recorder = ServiceRecorder(
+            self.engine, self.actor, tool_id, self.buffer, lambda: self.holds(tool_id)
+        )
         recorder.lot_id = ticket.lot_id
         poll = self.config.daemon.poll_interval_s
         source = f"{ticket.recipe_name} v{ticket.recipe_version}"
@@ -193,10 +233,26 @@ class Daemon:
                     return
                 await sup.supervise()
             except asyncio.CancelledError:
-                log.info("supervision_suspended", reason="daemon stopping; run stays open")
+                log.info("supervision_suspended", reason="stopping or lease lost; run stays open")
                 raise
+            except LeaseLost:
+                self._let_go(tool_id)
             except Exception:
-                log.exception("supervision_crashed")
+                if self.holds(tool_id):
+                    log.exception("supervision_crashed")
+                else:  # e.g. PostgreSQL ended our session while we were stalled
+                    self._let_go(tool_id)
+
+    def _let_go(self, tool_id: str) -> None:
+        """Stale lease: stop supervising now; the run stays open.
+
+        The next heartbeat either renews the lease (the tool counts as newly held, so the
+        run is re-attached) or finds that another daemon has taken the tool.
+        """
+        log.warning("supervision_suspended", reason="lease stale; run stays open")
+        self._suspended.add(tool_id)
+        if self.runs.get(tool_id) is asyncio.current_task():
+            del self.runs[tool_id]  # now, not in the done callback: a re-attach may follow
 
     async def _flusher(self) -> None:
         while True:
@@ -207,7 +263,7 @@ class Daemon:
         """Poll tools without a run so operators see live values and online state."""
         while True:
             for tool_id in self.tool_ids:
-                if tool_id in self.runs or tool_id not in self.leased:
+                if tool_id in self.runs or not self.holds(tool_id):
                     continue
                 try:
                     values = await self._idle_values(tool_id)
@@ -233,6 +289,24 @@ class Daemon:
             return values
         press = await self.presses[tool_id].read()
         return press_values(press) | {"t_program": press.job_time_s}
+
+
+def _end_stalled_transactions(engine: Engine, after_s: float) -> None:
+    """PostgreSQL ends a session of this daemon that idles in a transaction past the lease TTL.
+
+    A daemon frozen mid-transaction (SIGSTOP, a stalled VM) would otherwise keep its row
+    locks (the tool row, say) and the daemon taking its tools over would wait on them for
+    as long as the frozen one stays frozen.
+    """
+    option = f"-c idle_in_transaction_session_timeout={int(after_s * 1000)}"
+
+    def add_option(_dialect: Any, _rec: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+        options = str(cparams.get("options", ""))
+        if option not in options:
+            cparams["options"] = f"{options} {option}".strip()
+
+    event.listen(engine, "do_connect", add_option)
+    engine.dispose()  # connections pooled before (migrations, user checks) reconnect with it
 
 
 def _not_reattachable() -> Verdict:
