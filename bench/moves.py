@@ -1,9 +1,8 @@
 """Track-in / track-out through mes.services.lots, with authorization and audit, per second.
 
 A move is one service call, lots.track_in or lots.track_out, i.e. one business transaction
-that authorizes the operator, moves the lot and appends its audit record, committed. (A
-track-in first runs the queue-time check, lots.enforce_qtime, in a short transaction of its
-own; it is counted inside the track-in, not as a move.) One step = two moves.
+that authorizes the operator, moves the lot (checking its queue time) and appends its
+audit record, committed. One step = two moves.
 
 The lots walk a route of manual steps built the way a real one is (a repeated block, like
 the RDL loop), so its length and the cost of reading it are realistic: 42 steps, 84 moves

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mes.domain.errors import InvalidInput
@@ -23,7 +24,7 @@ def _canonical(value: Any) -> str | None:
     return json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
 
 
-def _digest(prev_hash: str, row: Audit) -> str:
+def _digest(prev_hash: str, row: Record | Audit) -> str:
     body = "|".join(
         [
             prev_hash,
@@ -38,6 +39,27 @@ def _digest(prev_hash: str, row: Audit) -> str:
         ]
     )
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Record:
+    """One appended audit record, as hashed and written."""
+
+    ts: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str
+    reason: str | None
+    before_json: str | None
+    after_json: str | None
+    prev_hash: str
+    hash: str
+
+
+_AUDIT = Audit.__table__  # type: ignore[attr-defined]
+_LAST_HASH = sa_select(_AUDIT.c.hash).order_by(_AUDIT.c.seq.desc()).limit(1)
+_INSERT = insert(_AUDIT)
 
 
 AUDIT_LOCK = 0x706B676C  # 'pkgl': the advisory lock that orders appends on PostgreSQL
@@ -63,14 +85,14 @@ def record(
     reason: str | None = None,
     before: Any = None,
     after: Any = None,
-) -> Audit:
-    """Append one audit record in the caller's transaction."""
+) -> Record:
+    """Append one audit record in the caller's transaction (a plain INSERT: records are
+    never updated, so they need no place in the session's unit of work)."""
     _serialize_appends(session)
-    last = session.exec(select(Audit).order_by(col(Audit.seq).desc()).limit(1)).first()
-    prev = last.hash if last else GENESIS
-    ts: datetime = utcnow()
-    row = Audit(
-        ts=ts,
+    conn = session.connection()
+    prev = conn.execute(_LAST_HASH).scalar() or GENESIS
+    draft = Record(
+        ts=utcnow(),
         actor=actor,
         action=action,
         entity=entity,
@@ -81,9 +103,8 @@ def record(
         prev_hash=prev,
         hash="",
     )
-    row.hash = _digest(prev, row)
-    session.add(row)
-    session.flush()
+    row = replace(draft, hash=_digest(prev, draft))
+    conn.execute(_INSERT, asdict(row))
     return row
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -13,7 +13,7 @@ from mes.domain.e10 import Accounting, Change, account
 from mes.domain.equipment import E10State
 from mes.domain.errors import NotFound
 from mes.services.tx import transaction
-from mes.store.tables import Tool, ToolStateChange
+from mes.store.tables import Tool, ToolStateChange, as_utc
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,6 @@ class ToolUtilization:
     tool_id: str
     tool_type: str
     accounting: Accounting
-
-
-def _utc(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
 
 
 def report(
@@ -46,6 +42,6 @@ def report(
                 .where(ToolStateChange.tool_id == tool.id, col(ToolStateChange.since) < end)
                 .order_by(col(ToolStateChange.since), col(ToolStateChange.id))
             )
-            changes = [Change(E10State(r.state), _utc(r.since)) for r in rows]
+            changes = [Change(E10State(r.state), as_utc(r.since)) for r in rows]
             out.append(ToolUtilization(tool.id, tool.type, account(changes, start, end)))
         return out

@@ -201,7 +201,17 @@ def pending_future_holds(s: Session, lot_id: str) -> list[FutureHold]:
 
 def on_arrival(s: Session, lot: Lot, step: str) -> list[Hold]:
     """The lot just arrived at `step`: its future holds for that step become holds."""
-    placed = []
+    placed: list[Hold] = []
+    waiting = s.execute(
+        select(FutureHold.id).where(
+            FutureHold.lot_id == lot.id,
+            FutureHold.step == step,
+            col(FutureHold.hold_id).is_(None),
+            col(FutureHold.cancelled_at).is_(None),
+        )
+    ).first()
+    if waiting is None:  # the common case, answered by one narrow query
+        return placed
     for fh in pending_future_holds(s, lot.id):
         if fh.step != step:
             continue

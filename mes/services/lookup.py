@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from mes.domain.errors import InvalidInput, NotFound
 from mes.domain.routes import Route, parse_route
 from mes.store.tables import Hold, Lot, Wafer
 from mes.store.tables import Route as RouteRow
+
+# Core statements for the lookups every lot move makes (cheaper than the ORM path).
+_ROUTES = RouteRow.__table__  # type: ignore[attr-defined]
+_HOLDS = Hold.__table__  # type: ignore[attr-defined]
+_ROUTE_STEPS = sa_select(_ROUTES.c.steps_json).where(_ROUTES.c.name == bindparam("name"))
+_HELD = (
+    sa_select(_HOLDS.c.id)
+    .where(_HOLDS.c.lot_id == bindparam("lot"), _HOLDS.c.released_at.is_(None))
+    .limit(1)
+)
 
 
 def wafer_id(lot_id: str, slot: int) -> str:
@@ -23,10 +36,16 @@ def lot_snapshot(lot: Lot) -> dict[str, object]:
 
 
 def load_route(session: Session, name: str) -> Route:
-    row = session.get(RouteRow, name)
-    if row is None:
+    steps_json = session.connection().execute(_ROUTE_STEPS, {"name": name}).scalar_one_or_none()
+    if steps_json is None:
         raise NotFound(f"route {name!r} does not exist (import it with 'pkgline route import')")
-    return parse_route(row.name, json.loads(row.steps_json))
+    return _parsed(name, steps_json)
+
+
+@lru_cache(maxsize=64)
+def _parsed(name: str, steps_json: str) -> Route:
+    """Routes are immutable once imported: each stored text is parsed once per process."""
+    return parse_route(name, json.loads(steps_json))
 
 
 def get_lot(session: Session, lot_id: str, *, lock: bool = False) -> Lot:
@@ -46,6 +65,11 @@ def active_holds(session: Session, lot_id: str) -> list[Hold]:
             .order_by(col(Hold.id))
         )
     )
+
+
+def is_held(session: Session, lot_id: str) -> bool:
+    """Whether any hold is in force on the lot (or on some of its wafers)."""
+    return session.connection().execute(_HELD, {"lot": lot_id}).first() is not None
 
 
 def lot_wafers(session: Session, lot_id: str, *, active_only: bool = True) -> list[Wafer]:

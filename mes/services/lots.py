@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from mes.domain.equipment import E10State, may_track_in
@@ -25,12 +26,13 @@ from mes.services.holds import hold, on_arrival, place_hold, release
 from mes.services.lookup import (
     active_holds,
     get_lot,
+    is_held,
     load_route,
     lot_snapshot,
     wafer_id,
 )
 from mes.services.tx import transaction
-from mes.store.tables import Lot, Recipe, Run, Tool, Wafer, utcnow
+from mes.store.tables import Lot, Recipe, Run, Tool, Wafer, as_utc, utcnow
 
 
 class RunStatus:
@@ -74,20 +76,34 @@ class TrackIn:
 
 def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None) -> TrackIn:
     """Track a lot in at its current step: on a tool (writes a run request) or manually."""
-    if enforce_qtime(engine, actor, lot_id):
+    result = _track_in(engine, actor, lot_id, tool_id)
+    if result is None:  # its queue time ran out: the hold is committed, then refused
+        enforce_qtime(engine, actor, lot_id)
         raise InvalidState(f"lot {lot_id} exceeded its queue-time limit and is now on hold")
+    return result
+
+
+def _qtime_expired(lot: Lot) -> bool:
+    deadline = lot.qtime_deadline
+    if deadline is None or lot.status != LotStatus.WAITING:
+        return False
+    return as_utc(deadline) < utcnow()
+
+
+def _track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None) -> TrackIn | None:
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.LOT_MOVE)
         lot = get_lot(s, lot_id)
+        if _qtime_expired(lot):
+            return None
         route = load_route(s, lot.route)
-        require_can_track_in(lot_id, LotStatus(lot.status), bool(active_holds(s, lot_id)))
+        require_can_track_in(lot_id, LotStatus(lot.status), is_held(s, lot_id))
         step = route.step(lot.step_index)
         before = lot_snapshot(lot)
         if not step.automated:
             if tool_id is not None:
                 raise InvalidInput(f"step {step.name} is manual; do not name a tool")
-            claim_lot(s, lot_id, LotStatus.WAITING, LotStatus.RUNNING)
-            s.refresh(lot)
+            claim_lot(s, lot, LotStatus.WAITING, LotStatus.RUNNING)
             audit.record(
                 s, actor, "lot.track_in", "lot", lot_id, before=before, after=lot_snapshot(lot)
             )
@@ -134,7 +150,7 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
         s.add(run)
         s.flush()
         assert run.id is not None
-        claim_lot(s, lot_id, LotStatus.WAITING, LotStatus.RUNNING, tool_id=tool_id)
+        claim_lot(s, lot, LotStatus.WAITING, LotStatus.RUNNING, tool_id=tool_id)
         claimed = s.execute(
             update(Tool)
             .where(col(Tool.id) == tool_id, col(Tool.run_id).is_(None))
@@ -142,7 +158,6 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"tool {tool_id} was just given another run; try another tool")
-        s.refresh(lot)
         audit.record(
             s,
             actor,
@@ -156,19 +171,24 @@ def track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None = None
         return TrackIn(lot_id, step.name, tool_id, run.id)
 
 
-def claim_lot(s: Session, lot_id: str, expected: str, new: str, **values: object) -> None:
+def claim_lot(s: Session, lot: Lot, expected: str, new: str, **values: object) -> None:
     """Move the lot from `expected` to `new` only if no one else moved it first.
 
     The conditional UPDATE is what makes two operators tracking the same lot in
     at once end with one winner: the loser matches no row and gets `Conflict`.
+    The loaded `lot` is brought up to what was written, without reading it again.
     """
+    values = {"status": new, **values}
     result = s.execute(
         update(Lot)
-        .where(col(Lot.id) == lot_id, col(Lot.status) == expected)
-        .values(status=new, **values)
+        .where(col(Lot.id) == lot.id, col(Lot.status) == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"lot {lot_id} was changed by someone else just now; look again")
+        raise Conflict(f"lot {lot.id} was changed by someone else just now; look again")
+    for key, value in values.items():
+        set_committed_value(lot, key, value)
 
 
 def advance(s: Session, lot: Lot) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -22,7 +22,7 @@ from mes.domain.roles import Permission, Role, parse_roles
 from mes.services import audit
 from mes.services.auth import authorize
 from mes.services.tx import transaction
-from mes.store.tables import LoginSession, User, utcnow
+from mes.store.tables import LoginSession, User, as_utc, utcnow
 
 USER_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,63}$")
 SESSION_HOURS = 12.0  # one shift
@@ -174,7 +174,7 @@ def session_user(engine: Engine, token: str) -> str:
         now = utcnow()
         if row is None or row.revoked_at is not None:
             raise PermissionDenied("not logged in (the session ended): run 'pkgline login'")
-        if _aware(row.expires_at) <= now:
+        if as_utc(row.expires_at) <= now:
             raise PermissionDenied("session expired: run 'pkgline login' again")
         return row.user
 
@@ -188,11 +188,6 @@ def logout(engine: Engine, token: str) -> str | None:
         s.add(row)
         audit.record(s, row.user, "user.logout", "user", row.user)
         return row.user
-
-
-def _aware(ts: datetime) -> datetime:
-    """PostgreSQL's `timestamp` columns give naive datetimes back; they are UTC."""
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
 
 
 def bootstrap(

@@ -13,6 +13,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(ts: datetime) -> datetime:
+    """A stored time as aware UTC (a backend may hand a naive UTC value back)."""
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
 class User(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=64)
     roles: str = Field(description="comma-separated roles")
