@@ -25,11 +25,39 @@ class CliError(Exception):
 def engine_from(
     args: argparse.Namespace, config_url: str | None = None, *, upgrade: bool = True
 ) -> Engine:
-    """The command's database, its schema migrated to this pkgline's head (a no-op when there)."""
-    engine = make_engine(database_url(args, config_url))
+    """The command's database with its schema at this pkgline's head.
+
+    An embedded SQLite file, and a database without a schema revision yet, are brought
+    there on the spot. A shared database at an older revision is not: daemons of the older
+    pkgline may still run on it, so the upgrade is an explicit `pkgline db upgrade`.
+    """
+    engine = _opened(make_engine(database_url(args, config_url)))
     if upgrade:
-        migrate.upgrade(engine)
+        at = migrate.current(engine)
+        if engine.dialect.name == "sqlite" or at is None:
+            migrate.upgrade(engine)
+        elif at != migrate.head():
+            engine.dispose()
+            raise CliError(
+                f"database schema is at revision {at}, this pkgline's is {migrate.head()}: "
+                "if the database is older, stop the line's daemons and run 'pkgline db upgrade'; "
+                "if it is newer, upgrade pkgline"
+            )
     return engine
+
+
+_ENGINES: list[Engine] = []
+
+
+def _opened(engine: Engine) -> Engine:
+    _ENGINES.append(engine)
+    return engine
+
+
+def close_engines() -> None:
+    """Close the connection pools this command opened (called once it has finished)."""
+    while _ENGINES:
+        _ENGINES.pop().dispose()
 
 
 def database_url(args: argparse.Namespace, config_url: str | None = None) -> str:
@@ -45,7 +73,7 @@ def actor_from(args: argparse.Namespace) -> str:
     token = session.token_for(url)
     if token is None:
         raise CliError("not logged in to this database: run 'pkgline login NAME' first")
-    return users.session_user(make_engine(url), token)
+    return users.session_user(_opened(make_engine(url)), token)
 
 
 def read_password(args: argparse.Namespace, prompt: str, *, confirm: bool = False) -> str:

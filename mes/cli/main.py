@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from mes.cli import admin, lot, recipe, report, run, users, wafer
-from mes.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CliError, err
+from mes.cli.common import EXIT_BAD_INPUT, EXIT_FAILED, CliError, close_engines, err
 from mes.domain.errors import DomainError
 from recipes.errors import RecipeError
 
@@ -63,11 +63,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Typed user errors: one clear message, no traceback, nothing changed.
         err(str(exc))
         return EXIT_BAD_INPUT
+    except IntegrityError as exc:
+        # Two people created the same thing at the same moment: the database kept one.
+        err(f"conflict: {exc.orig} (someone else just wrote the same record; look again)")
+        return EXIT_BAD_INPUT
     except OperationalError as exc:
         err(f"database error: {exc.orig}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    finally:
+        close_engines()
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def _pct(x: float | None) -> str:
 
 def run(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
-    end = _when(args.end, "--to", now)
+    end = min(_when(args.end, "--to", now), now)  # the future has no time to account yet
     start = _when(args.start, "--from", end - timedelta(hours=24))
     if end <= start:
         raise CliError(f"--from {start:%Y-%m-%d %H:%M}: must be before --to {end:%Y-%m-%d %H:%M}")

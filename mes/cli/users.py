@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.user_cmd == "add":
         actor = actor_from(args)
         users.require_admin(engine, actor)  # refuse before asking for a password
+        users.check_new(args.name, args.roles)
         password = read_password(args, f"password for {args.name}: ", confirm=True)
         u = users.add(engine, actor, args.name, args.roles, password)
         emit(args, f"user {u.name} added with roles {u.roles}", {"name": u.name, "roles": u.roles})

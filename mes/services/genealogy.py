@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from mes.domain.errors import InvalidInput, InvalidState, NotFound
+from mes.domain.errors import Conflict, InvalidInput, InvalidState, NotFound
 from mes.domain.lots import MAX_WAFERS, LotStatus, check_lot_id, check_reason
 from mes.domain.roles import Permission
 from mes.services import audit, history
@@ -28,7 +29,7 @@ from mes.services.lookup import (
     resolve_wafers,
 )
 from mes.services.tx import transaction
-from mes.store.tables import FutureHold, Hold, Lot, LotLink, Wafer, WaferEvent, utcnow
+from mes.store.tables import FutureHold, Hold, Lot, LotLink, Wafer, WaferEvent, as_utc, utcnow
 
 
 def _require_waiting(lot: Lot, action: str) -> None:
@@ -256,9 +257,14 @@ def scrap(engine: Engine, actor: str, wafer_id: str, reason: str) -> Wafer:
         wafer = s.get(Wafer, wafer_id)
         if wafer is None:
             raise NotFound(f"wafer {wafer_id!r} does not exist")
+        lot = get_lot(s, wafer.lot_id, lock=True)
+        # Under the lot's lock, read the wafer again: a concurrent scrap or split has
+        # finished by now, and what it did is what counts.
+        s.refresh(wafer)
         if wafer.status != "active":
             raise InvalidState(f"wafer {wafer_id} is already {wafer.status}")
-        lot = get_lot(s, wafer.lot_id, lock=True)
+        if wafer.lot_id != lot.id:
+            raise Conflict(f"wafer {wafer_id} moved to lot {wafer.lot_id} just now; look again")
         if lot.status == LotStatus.RUNNING:
             raise InvalidState(f"lot {lot.id} is running; scrap its wafer after the step")
         before = lot_snapshot(lot) | {"wafers": lot.wafers, "wafer": "active"}
@@ -331,11 +337,28 @@ def wafer_trace(engine: Engine, wafer_id: str) -> WaferTrace:
         wafer = s.get(Wafer, wafer_id)
         if wafer is None:
             raise NotFound(f"wafer {wafer_id!r} does not exist")
-        events = history.events(s, wafer_id)
+        own = history.events(s, wafer_id)
         lots: list[str] = []
-        for e in events:
+        for e in own:
             if not lots or lots[-1] != e.lot_id:
                 lots.append(e.lot_id)
         if not lots or lots[-1] != wafer.lot_id:
             lots.append(wafer.lot_id)
+        events = sorted(
+            own + history.moves(s, _segments(own, wafer.lot_id), wafer_id),
+            key=lambda e: as_utc(e.ts),
+        )
         return WaferTrace(wafer, lots, events, die_sources(s, wafer_id))
+
+
+def _segments(events: list[WaferEvent], now_in: str) -> list[tuple[str, datetime, datetime | None]]:
+    """(lot, from, to) for each stay of the wafer in a lot; the last stay is open-ended."""
+    out: list[tuple[str, datetime, datetime | None]] = []
+    for e in events:
+        if not out or out[-1][0] != e.lot_id:
+            if out:
+                out[-1] = (out[-1][0], out[-1][1], e.ts)
+            out.append((e.lot_id, e.ts, None))
+    if not out:
+        out.append((now_in, datetime.min.replace(tzinfo=UTC), None))
+    return out

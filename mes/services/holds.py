@@ -78,7 +78,7 @@ def hold(
     parsed = parse_code(code)
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.LOT_HOLD)
-        lot = get_lot(s, lot_id)
+        lot = get_lot(s, lot_id, lock=True)  # a track-in, split or merge waits for the hold
         if lot.status in (LotStatus.FINISHED, LotStatus.MERGED, LotStatus.SCRAPPED):
             raise InvalidState(f"lot {lot_id} is {lot.status}; nothing to hold")
         ids = None if wafers is None else [w.id for w in resolve_wafers(s, lot_id, wafers)]
@@ -92,7 +92,7 @@ def release(
     permission its release needs; lacking one refuses the whole release (audited)."""
     reason = check_reason(reason)
     with transaction(engine) as s:
-        get_lot(s, lot_id)
+        get_lot(s, lot_id, lock=True)  # two releases of one hold: the second finds it released
         holds = active_holds(s, lot_id)
         if hold_ids is not None:
             unknown = sorted(set(hold_ids) - {h.id for h in holds if h.id is not None})

@@ -93,7 +93,7 @@ def _qtime_expired(lot: Lot) -> bool:
 def _track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None) -> TrackIn | None:
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.LOT_MOVE)
-        lot = get_lot(s, lot_id)
+        lot = get_lot(s, lot_id, lock=True)  # a hold, split or rework of it waits, or we do
         if _qtime_expired(lot):
             return None
         route = load_route(s, lot.route)
@@ -153,11 +153,17 @@ def _track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None) -> T
         claim_lot(s, lot, LotStatus.WAITING, LotStatus.RUNNING, tool_id=tool_id)
         claimed = s.execute(
             update(Tool)
-            .where(col(Tool.id) == tool_id, col(Tool.run_id).is_(None))
+            .where(
+                col(Tool.id) == tool_id,
+                col(Tool.run_id).is_(None),
+                col(Tool.e10_state) == E10State.STANDBY,  # not taken down meanwhile
+            )
             .values(run_id=run.id)
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"tool {tool_id} was just given another run; try another tool")
+            raise Conflict(
+                f"tool {tool_id} was just given another run or taken out of standby; look again"
+            )
         audit.record(
             s,
             actor,
@@ -215,7 +221,7 @@ def track_out(engine: Engine, actor: str, lot_id: str) -> Lot:
     """Track a lot out of a manual step to its next step."""
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.LOT_MOVE)
-        lot = get_lot(s, lot_id)
+        lot = get_lot(s, lot_id, lock=True)
         step = load_route(s, lot.route).step(lot.step_index)
         if lot.status != LotStatus.RUNNING:
             raise InvalidState(

@@ -156,8 +156,10 @@ def mark_started(engine: Engine, actor: str, run_id: int, start_c: float) -> Non
         )
 
 
-def _run(s: Any, run_id: int) -> Run:
-    run = s.get(Run, run_id)
+def _run(s: Any, run_id: int, *, lock: bool = False) -> Run:
+    """The run; `lock` holds its row to commit, so a second close of it waits and then
+    finds it closed (two daemons, or a daemon that lost its lease, never both close it)."""
+    run = s.get(Run, run_id, with_for_update=lock or None, populate_existing=lock)
     if run is None:
         raise NotFound(f"run {run_id} does not exist")
     assert isinstance(run, Run)
@@ -219,10 +221,10 @@ def finish(engine: Engine, actor: str, run_id: int, verdict: Verdict) -> Lot:
     """Close a run: track the lot out to its next step, or hold it with the reasons."""
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.RUN_EXECUTE)
-        run = _run(s, run_id)
+        run = _run(s, run_id, lock=True)
         if run.status != RunStatus.RUNNING:
             raise NotFound(f"run {run_id} is {run.status}, not running")
-        lot = get_lot(s, run.lot_id)
+        lot = get_lot(s, run.lot_id, lock=True)
         tool = s.get(Tool, run.tool_id)
         assert tool is not None
         before = lot_snapshot(lot)

@@ -134,7 +134,8 @@ def set_state(engine: Engine, actor: str, tool_id: str, state: str, reason: str)
         raise InvalidInput("state productive is set by runs, not by hand")
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.TOOL_STATE)
-        tool = s.get(Tool, tool_id)
+        # Lock the row: a track-in claiming the tool at this moment waits, then finds it down.
+        tool = s.get(Tool, tool_id, with_for_update=True, populate_existing=True)
         if tool is None:
             raise NotFound(f"tool {tool_id!r} does not exist")
         if tool.run_id is not None:
@@ -160,7 +161,7 @@ def down_on_alarm(s: Session, actor: str, tool_id: str, reason: str) -> bool:
     so no lot is tracked in until someone has looked (E10: an unplanned failure). During a
     run the run's policy decides instead (an aborted run ends the tool unscheduled down).
     Returns whether the state changed."""
-    tool = s.get(Tool, tool_id)
+    tool = s.get(Tool, tool_id, with_for_update=True, populate_existing=True)
     if tool is None or tool.run_id is not None or tool.e10_state != E10State.STANDBY:
         return False
     before = {"e10_state": tool.e10_state}

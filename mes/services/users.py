@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
@@ -39,23 +40,26 @@ def _roles_text(roles: frozenset[Role]) -> str:
     return ",".join(sorted(r.value for r in roles))
 
 
-def add(engine: Engine, actor: str, name: str, roles: str, password: str | None = None) -> User:
-    """Add a user. Without a password the account cannot log in until an admin sets one."""
+def check_new(name: str, roles: str) -> frozenset[Role]:
+    """Validate a new user's name and roles (before anyone is asked for a password)."""
     _check_name(name)
     parsed = parse_roles(roles)
     if not parsed:
         raise InvalidInput("roles: name at least one role")
+    return parsed
+
+
+def add(engine: Engine, actor: str, name: str, roles: str, password: str | None = None) -> User:
+    """Add a user. Without a password the account cannot log in until an admin sets one."""
+    parsed = check_new(name, roles)
     if password is not None:
         check_policy(name, password)
+    stored = None if password is None else hash_password(password)  # outside the write lock
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.USER_MANAGE)
         if s.get(User, name) is not None:
             raise InvalidInput(f"user {name} already exists")
-        user = User(
-            name=name,
-            roles=_roles_text(parsed),
-            password_hash=None if password is None else hash_password(password),
-        )
+        user = User(name=name, roles=_roles_text(parsed), password_hash=stored)
         s.add(user)
         audit.record(
             s,
@@ -86,6 +90,16 @@ def set_roles(engine: Engine, actor: str, name: str, roles: str) -> User:
             raise NotFound(f"user {name!r} does not exist")
         if name == actor and Role.ADMIN not in parsed:
             raise InvalidInput("roles: an admin cannot remove their own admin role")
+        if Role.ADMIN not in parsed:
+            # Lock every admin row: two admins demoting each other at once run one after
+            # the other, and the second finds it would leave the line without an admin.
+            admins = [
+                u.name
+                for u in s.exec(select(User).with_for_update())
+                if Role.ADMIN in parse_roles(u.roles)
+            ]
+            if admins == [name]:
+                raise InvalidInput(f"roles: {name} is the last admin; name another admin first")
         before = user.roles
         user.roles = _roles_text(parsed)
         s.add(user)
@@ -107,23 +121,26 @@ def set_password(
     """Change a password: your own with the current one, anyone's as an admin.
 
     Every open session of the user ends: a changed password logs them out everywhere.
+    A wrong current password is refused and audited. The slow hashing happens outside the
+    transaction, so it never holds the database's write lock.
     """
     check_policy(name, new)
+    new_hash = hash_password(new)
+    if actor == name:
+        found, stored = _stored_hash(engine, name)
+        if not found:
+            raise NotFound(f"user {name!r} does not exist")
+        if stored is not None and not verify_password(current or "", stored):
+            with transaction(engine) as s:
+                audit.record(s, actor, "user.passwd_denied", "user", name, reason="wrong current")
+            raise PermissionDenied("password: the current password is wrong")
     with transaction(engine) as s:
-        if actor == name:
-            user = s.get(User, name)
-            if user is None:
-                raise NotFound(f"user {name!r} does not exist")
-            if user.password_hash is not None and not verify_password(
-                current or "", user.password_hash
-            ):
-                raise PermissionDenied("password: the current password is wrong")
-        else:
+        if actor != name:
             authorize(engine, s, actor, Permission.USER_MANAGE)
-            user = s.get(User, name)
-            if user is None:
-                raise NotFound(f"user {name!r} does not exist")
-        user.password_hash = hash_password(new)
+        user = s.get(User, name)
+        if user is None:
+            raise NotFound(f"user {name!r} does not exist")
+        user.password_hash = new_hash
         s.add(user)
         s.execute(
             update(LoginSession)
@@ -131,6 +148,19 @@ def set_password(
             .values(revoked_at=utcnow())
         )
         audit.record(s, actor, "user.passwd", "user", name, after={"sessions_revoked": True})
+
+
+def _stored_hash(engine: Engine, name: str) -> tuple[bool, str | None]:
+    with transaction(engine) as s:
+        user = s.get(User, name)
+        return (user is not None, user.password_hash if user is not None else None)
+
+
+@cache
+def _decoy_hash() -> str:
+    """Checked when the user or their password does not exist, so that a login takes as
+    long for a name that exists as for one that does not (no user enumeration by timing)."""
+    return hash_password(new_token())
 
 
 @dataclass(frozen=True)
@@ -145,10 +175,11 @@ def login(engine: Engine, name: str, password: str, hours: float = SESSION_HOURS
     """Check the password and open a session; the token is returned once, stored hashed."""
     if not 0 < hours <= 24 * 7:
         raise InvalidInput(f"session hours = {hours}: must be in (0, 168]")
+    _, stored = _stored_hash(engine, name)
+    ok = verify_password(password, stored or _decoy_hash()) and stored is not None
     with transaction(engine) as s:
         user = s.get(User, name)
-        ok = user is not None and verify_password(password, user.password_hash)
-        if not ok or user is None:
+        if not ok or user is None or user.password_hash != stored:
             audit.record(s, name, "user.login_failed", "user", name, reason="bad credentials")
         else:
             token = new_token()
@@ -197,16 +228,11 @@ def bootstrap(
     _check_name(admin)
     if password is not None:
         check_policy(admin, password)
+    stored = None if password is None else hash_password(password)  # outside the write lock
     with transaction(engine) as s:
         if s.exec(select(User)).first() is not None:
             return False
-        s.add(
-            User(
-                name=admin,
-                roles=Role.ADMIN.value,
-                password_hash=None if password is None else hash_password(password),
-            )
-        )
+        s.add(User(name=admin, roles=Role.ADMIN.value, password_hash=stored))
         s.add(User(name=equipment, roles=Role.EQUIPMENT.value))
         audit.record(
             s,
@@ -240,6 +266,7 @@ __all__ = [
     "add",
     "all_users",
     "bootstrap",
+    "check_new",
     "exists",
     "is_empty",
     "login",

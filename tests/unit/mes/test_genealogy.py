@@ -92,6 +92,8 @@ class TestSplitReworkMerge:
         assert lot_of(manual, "L1").status == "finished"
 
         trace = genealogy.wafer_trace(manual, "L1-W02")
+        stay = genealogy.wafer_trace(manual, "L1-W01")
+        assert stay.lots == ["L1"] and "split" not in [e.event for e in stay.events]
         assert trace.lots == ["L1", "L1.1", "L1"]
         events = [(e.event, e.step) for e in trace.events]
         for expected in [
@@ -104,8 +106,20 @@ class TestSplitReworkMerge:
         ]:
             assert expected in events
         assert trace.die_sources == {"DW-A": 2, "DW-B": 2}
-        stay = genealogy.wafer_trace(manual, "L1-W01")
-        assert stay.lots == ["L1"] and "split" not in [e.event for e in stay.events]
+        # its moves come with it, in order, in whichever lot it was at the time
+        moves = [(e.lot_id, e.event, e.step) for e in trace.events if e.event.startswith("track")]
+        assert moves[:4] == [
+            ("L1", "track_in", "PLACE"),
+            ("L1", "track_out", "PLACE"),
+            ("L1", "track_in", "MOLD"),
+            ("L1", "track_out", "MOLD"),
+        ]
+        assert ("L1.1", "track_in", "MOLD") in moves and ("L1", "track_out", "SHIP") in moves
+        assert ("L1.1", "track_in", "INSPECT") in moves
+        assert ("L1", "track_in", "INSPECT") not in moves  # its old lot moved on without it
+        assert [(e.lot_id, e.step) for e in stay.events if e.event == "track_in"].count(
+            ("L1", "MOLD")
+        ) == 1
 
         tree = genealogy.lot_tree(manual, "L1.1")
         assert [(k.kind, k.from_lot, k.to_lot) for k in tree.ancestors] == [("split", "L1", "L1.1")]

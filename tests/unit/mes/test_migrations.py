@@ -236,3 +236,20 @@ class TestCli:
         assert "tables without a revision stamped" in capsys.readouterr().out
         assert main(["--json", "--db", url, "db", "current"]) == 0
         assert f'"current": "{migrate.head()}"' in capsys.readouterr().out
+
+    def test_shared_database_behind_head_is_not_migrated_by_a_command(
+        self, empty: Engine, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """On PostgreSQL an ordinary command refuses a database at an older revision (its
+        daemons may be older); `db upgrade` does it. An embedded SQLite file just upgrades."""
+        migrate.upgrade(empty, "0003")
+        url = empty.url.render_as_string(hide_password=False)
+        code = main(["--db", url, "lot", "list"])
+        if empty.dialect.name == "sqlite":
+            assert code == 0 and migrate.current(empty) == migrate.head()
+            return
+        assert code == 2
+        assert "at revision 0003" in capsys.readouterr().err
+        assert migrate.current(empty) == "0003"
+        assert main(["--db", url, "db", "upgrade"]) == 0
+        assert main(["--db", url, "lot", "list"]) == 0

@@ -78,6 +78,7 @@ class TestChanges:
         token = users.login(people, "op1", "same-pass-123").token
         with pytest.raises(PermissionDenied, match="current password is wrong"):
             users.set_password(people, "op1", "op1", "new-pass-456", current="guess-123")
+        assert [a.actor for a in actions(people, "user.passwd_denied")] == ["op1"]
         users.set_password(people, "op1", "op1", "new-pass-456", current="same-pass-123")
         with pytest.raises(PermissionDenied):
             users.session_user(people, token)
@@ -105,3 +106,21 @@ class TestChanges:
         with Session(people) as s:
             admins = s.exec(select(User).where(col(User.roles).contains("admin"))).all()
         assert [u.name for u in admins] == ["admin"]
+
+    def test_two_admins_demoting_each_other_leave_one_admin(self, people: Engine) -> None:
+        """At the same moment: one demotion wins, the other finds the line's last admin."""
+        from tests.unit.mes.test_concurrency import race
+
+        users.add(people, "admin", "boss", "admin", "boss-pass-123")
+        for _ in range(3):
+            results = race(
+                lambda: users.set_roles(people, "admin", "boss", "engineer"),
+                lambda: users.set_roles(people, "boss", "admin", "engineer"),
+            )
+            errors = [r for r in results if isinstance(r, Exception)]
+            assert len(errors) == 1, results
+            assert "last admin" in str(errors[0]) or "may not user.manage" in str(errors[0])
+            with Session(people) as s:
+                admins = [u.name for u in s.exec(select(User)) if "admin" in u.roles]
+            assert len(admins) == 1
+            users.set_roles(people, admins[0], "boss" if admins[0] == "admin" else "admin", "admin")
