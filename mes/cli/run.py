@@ -8,7 +8,8 @@ import contextlib
 import signal
 from pathlib import Path
 
-from mes.cli.common import EXIT_OK, CliError, actor_from, engine_from
+from mes.cli import session
+from mes.cli.common import EXIT_OK, CliError, actor_from, database_url, engine_from
 from mes.daemon.config import load_config
 from mes.daemon.logs import configure_logging
 from mes.daemon.runner import Daemon
@@ -89,7 +90,8 @@ def tui(args: argparse.Namespace) -> int:
         actor: str | None = actor_from(args)  # a CLI session carries over
     except (CliError, PermissionDenied):
         actor = None  # no session: the TUI asks for user and password
-    run_tui(engine, actor, refresh_s=args.refresh)
+    token = session.token_for(database_url(args)) if actor else None
+    run_tui(engine, actor, refresh_s=args.refresh, token=token)
     return EXIT_OK
 
 

@@ -17,8 +17,8 @@ from mes.domain.errors import DomainError
 from mes.services import users
 
 
-class LoginScreen(Screen[str]):
-    """Ask for a user and password; dismiss with the user once the password checks out."""
+class LoginScreen(Screen[users.Login]):
+    """Ask for a user and password; dismiss with the session once the password checks out."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "login", "Log in", priority=True),
@@ -64,4 +64,4 @@ class LoginScreen(Screen[str]):
             field.value = ""
             field.focus()
             return
-        self.dismiss(result.user)
+        self.dismiss(result)

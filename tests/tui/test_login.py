@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy.engine import Engine
 
+from mes.domain.errors import PermissionDenied
 from mes.services import users
 from mes.tui import LineApp
 from mes.tui.login import LoginScreen
@@ -28,3 +30,39 @@ async def test_login_then_main_screen(demo_engine: Engine) -> None:
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
         assert app.actor == OPERATOR and "actor op1" in app.sub_title
+
+
+async def test_a_changed_password_sends_the_app_back_to_login(demo_engine: Engine) -> None:
+    """An admin resets op1's password: at its next session check the TUI logs op1 out."""
+    users.set_password(demo_engine, "admin", OPERATOR, "op1-pass-12")
+    app = LineApp(demo_engine, None, NO_TICK_S, session_check_s=NO_TICK_S)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#user")
+        await pilot.press(*OPERATOR)
+        await pilot.click("#password")
+        await pilot.press(*"op1-pass-12", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        app.check_session()
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)  # still valid: nothing happens
+        users.set_password(demo_engine, "admin", OPERATOR, "reset-by-admin-1")
+        app.check_session()
+        await settle(pilot)
+        assert isinstance(app.screen, LoginScreen)
+        assert app.actor is None and app.token is None
+
+
+async def test_quitting_ends_the_session_it_opened(demo_engine: Engine) -> None:
+    users.set_password(demo_engine, "admin", OPERATOR, "op1-pass-12")
+    app = LineApp(demo_engine, None, NO_TICK_S)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#user")
+        await pilot.press(*OPERATOR)
+        await pilot.click("#password")
+        await pilot.press(*"op1-pass-12", "enter")
+        await settle(pilot)
+        token = app.token
+        assert token is not None
+    with pytest.raises(PermissionDenied, match="not logged in"):
+        users.session_user(demo_engine, token)
