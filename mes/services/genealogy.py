@@ -45,7 +45,12 @@ def _child_id(s: Session, parent: str) -> str:
         n += 1
         candidate = f"{parent}.{n}"
         if s.get(Lot, candidate) is None:
-            return check_lot_id(candidate)
+            try:
+                return check_lot_id(candidate)
+            except InvalidInput:
+                raise InvalidInput(
+                    f"child lot id {candidate!r} would be over 32 characters: name it (--child)"
+                ) from None
 
 
 def _carry_holds(s: Session, parent: Lot, child: Lot, moved: set[str]) -> None:
