@@ -1,4 +1,4 @@
-"""`pkgline tool qualify|disqualify|quals`: which tool may run which step and recipe."""
+"""`pkgline tool register|qualify|disqualify|quals`: which tool may run which step and recipe."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ import argparse
 from sqlalchemy.engine import Engine
 
 from mes.cli.common import EXIT_OK, actor_from, emit, table
+from mes.domain.equipment import TOOL_TYPES
 from mes.domain.qualification import scope
-from mes.services import qualification
+from mes.services import qualification, tools
 
-COMMANDS = frozenset({"qualify", "disqualify", "quals"})
+COMMANDS = frozenset({"register", "qualify", "disqualify", "quals"})
 
 
 def add_parsers(tsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the qualification verbs to the `tool` parser's subcommands."""
+    """Add the registration and qualification verbs to the `tool` parser's subcommands."""
+    r = tsub.add_parser(
+        "register", help="register a tool before its daemon first runs, to qualify it (engineer)"
+    )
+    r.add_argument("tool_id")
+    r.add_argument("type", help=f"one of: {', '.join(TOOL_TYPES)}")
     q = tsub.add_parser("qualify", help="qualify a tool for a route step (engineer)")
     q.add_argument("tool_id")
     q.add_argument("step", help="route step, e.g. PMC; PI_CURE also covers RDL1.PI_CURE")
@@ -29,7 +35,10 @@ def add_parsers(tsub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def run(args: argparse.Namespace, engine: Engine) -> int:
-    if args.tool_cmd == "qualify":
+    if args.tool_cmd == "register":
+        t = tools.register(engine, actor_from(args), args.tool_id, args.type)
+        emit(args, f"tool {t.id} ({t.type}) is {t.e10_state}", {"tool": t.id, "type": t.type})
+    elif args.tool_cmd == "qualify":
         q = qualification.qualify(engine, actor_from(args), args.tool_id, args.step, args.recipe)
         emit(
             args,

@@ -17,3 +17,14 @@ class E10State(enum.StrEnum):
 def may_track_in(state: E10State) -> bool:
     """Track-in needs standby (DOMAIN.md)."""
     return state is E10State.STANDBY
+
+
+TOOL_TYPES = ("cure_oven", "molding_press", "plating_tool")
+
+
+def check_tool_type(tool_type: str) -> str:
+    if tool_type not in TOOL_TYPES:
+        from mes.domain.errors import InvalidInput
+
+        raise InvalidInput(f"tool type {tool_type!r} is not one of: {', '.join(TOOL_TYPES)}")
+    return tool_type

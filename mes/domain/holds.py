@@ -39,3 +39,17 @@ def release_permission(code: str) -> Permission:
         return RELEASE_PERMISSION[HoldCode(code)]
     except ValueError:
         return Permission.LOT_RELEASE_ENGINEERING
+
+
+def split_code(text: str, default: HoldCode = HoldCode.OPERATOR) -> tuple[HoldCode, str]:
+    """'quality: voids at X-ray' → (quality, 'voids at X-ray'); no known code → the default.
+
+    How a one-line form (the TUI's hold dialog) names a code without another field.
+    """
+    head, sep, rest = text.partition(":")
+    if sep:
+        try:
+            return HoldCode(head.strip().lower()), rest.strip()
+        except ValueError:
+            pass
+    return default, text.strip()

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from mes.domain.equipment import E10State
+from mes.domain.equipment import E10State, check_tool_type
 from mes.domain.errors import InvalidInput, InvalidState, NotFound
 from mes.domain.lots import check_reason
 from mes.domain.roles import Permission
@@ -22,6 +22,7 @@ from mes.store.tables import Tool, ToolStateChange, utcnow
 
 def register(engine: Engine, actor: str, tool_id: str, tool_type: str) -> Tool:
     """Create the tool if new (standby); an existing tool keeps its state and history."""
+    check_tool_type(tool_type)
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.TOOL_REGISTER)
         tool = s.get(Tool, tool_id)

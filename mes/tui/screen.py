@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header
 from textual.worker import Worker
 
 from mes.domain.errors import DomainError
+from mes.domain.holds import split_code
 from mes.services import lots as lot_tx
 from mes.services import plating
 from mes.services.reads import LotRow
@@ -188,16 +189,17 @@ class MainScreen(Screen[None]):
         if lot is None:
             return
 
-        def submit(reason: str) -> str:
-            hold = lot_tx.hold(self.engine, self.actor, lot.id, reason)
-            return f"{lot.id} on hold: {hold.reason}"
+        def submit(text: str) -> str:
+            code, reason = split_code(text)
+            hold = lot_tx.hold(self.engine, self.actor, lot.id, reason, code.value)
+            return f"{lot.id} on hold [{hold.code}]: {hold.reason}"
 
         held = f" It is already on hold: {lot.hold_reason}." if lot.on_hold else ""
         self._ask(
             ActionModal(
                 "Hold lot",
                 f"Hold lot {lot.id} at {lot.step} ({lot.status}).{held}",
-                "Reason",
+                "Reason ('quality: …' needs an engineer to release)",
                 submit,
                 placeholder="why the lot must stop",
             )

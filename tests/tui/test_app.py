@@ -135,6 +135,23 @@ class TestHoldRelease:
             assert column(table, "status")["L002"] == "on hold"
             assert column(table, "hold")["L001"] == ""
 
+    async def test_hold_code_and_the_release_it_needs(self, demo_line: Engine) -> None:
+        """'quality: …' places a quality hold; the operator's release is refused in the
+        dialog with the missing permission, and the hold stays."""
+        async with running(demo_line) as h:
+            await select_lot(h, "L002")
+            await h.press("h")
+            await h.type("quality: voids at X-ray")
+            await h.press("enter")
+            (hold,) = reads.holds(demo_line, "L002")
+            assert (hold.code, hold.reason) == ("quality", "voids at X-ray")
+            await h.press("r")
+            await h.type("looks fine")
+            await h.press("enter")
+            assert "may not lot.release_engineering" in modal(h).error
+        lot = reads.lot(demo_line, "L002")
+        assert lot is not None and lot.on_hold
+
     async def test_release_with_reason(self, demo_line: Engine) -> None:
         """r + a reason releases the lot; the table no longer shows a hold."""
         lots.hold(demo_line, OPERATOR, "L001", "wrong carrier")

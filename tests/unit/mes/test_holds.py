@@ -102,3 +102,20 @@ class TestFutureHolds:
         holds.cancel_future_hold(line, "eng1", fh.id or 0, "not needed")
         with Session(line) as s:
             assert holds.pending_future_holds(s, "L001") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "reason"),
+    [
+        ("quality: voids at X-ray", "quality", "voids at X-ray"),
+        ("Engineering:check warpage", "engineering", "check warpage"),
+        ("wafer 3: chipped edge", "operator", "wafer 3: chipped edge"),
+        ("  wrong carrier ", "operator", "wrong carrier"),
+    ],
+)
+def test_split_code(text: str, code: str, reason: str) -> None:
+    """A one-line form names the code as a prefix; anything else is the operator's hold."""
+    from mes.domain.holds import split_code
+
+    got_code, got_reason = split_code(text)
+    assert (got_code.value, got_reason) == (code, reason)

@@ -206,3 +206,13 @@ class TestCli:
         capsys.readouterr()
         assert cli("op1", "tool", "quals") == 0
         assert "no qualifications: track-in refuses every tool" in capsys.readouterr().out
+
+    def test_register_before_the_daemon(self, cli: Cli, capsys: pytest.CaptureFixture[str]) -> None:
+        """An engineer registers a new press (standby) so it can be qualified before its
+        daemon first runs; a tool type pkgline does not know is refused by name."""
+        assert cli("eng1", "tool", "register", "PRESS-02", "molding_press") == 0
+        assert capsys.readouterr().out.strip() == "tool PRESS-02 (molding_press) is standby"
+        assert cli("eng1", "tool", "register", "X-1", "toaster") == 2
+        assert "tool type 'toaster' is not one of: cure_oven" in capsys.readouterr().err
+        assert cli("op1", "tool", "register", "PRESS-03", "molding_press") == 2
+        assert "may not tool.register" in capsys.readouterr().err
