@@ -11,6 +11,11 @@ from typing import Protocol
 class Clock(Protocol):
     """Time source for drivers, engine and daemon."""
 
+    @property
+    def speed(self) -> float:
+        """How many of this clock's seconds pass per wall-clock second."""
+        ...
+
     def monotonic(self) -> float:
         """Seconds on a monotonic axis, scaled when the clock is scaled."""
         ...
@@ -26,6 +31,8 @@ class Clock(Protocol):
 
 class MonotonicClock:
     """Real time."""
+
+    speed = 1.0
 
     def monotonic(self) -> float:
         return time.monotonic()

@@ -27,7 +27,7 @@ from mes.engine.plating.supervisor import PlatingRunSupervisor
 from mes.engine.press.supervisor import PressRunSupervisor
 from mes.engine.press.supervisor import to_values as press_values
 from mes.services import lots, plating, runs, tools
-from mes.services.runs import RunTicket, Verdict
+from mes.services.runs import RunTicket
 from recipes.loader import parse_oven_recipe
 from recipes.materials import parse_material
 from recipes.muf import parse_muf_recipe
@@ -225,10 +225,7 @@ class Daemon:
                     elif isinstance(sup, PressRunSupervisor):
                         await sup.reattach()
                     else:
-                        # Plating has no re-attach yet: the wafers in the cells finish on
-                        # the tool; the run is closed and the lot held for metrology.
-                        await recorder.finish(ticket.run_id, _not_reattachable())
-                        return
+                        await sup.reattach(ticket.started_at)
                 elif not await sup.start():
                     return
                 await sup.supervise()
@@ -307,15 +304,3 @@ def _end_stalled_transactions(engine: Engine, after_s: float) -> None:
 
     event.listen(engine, "do_connect", add_option)
     engine.dispose()  # connections pooled before (migrations, user checks) reconnect with it
-
-
-def _not_reattachable() -> Verdict:
-    return Verdict(
-        False,
-        [
-            "plating run interrupted by a daemon restart: the charge of the wafers in the cells "
-            "was not fully seen; measure them (pkgline lot metrology) before release"
-        ],
-        {},
-        aborted=True,
-    )

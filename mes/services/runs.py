@@ -48,6 +48,7 @@ class RunTicket:
     material_body: str | None = None
     cure_inputs: tuple[WaferCureInput, ...] = ()  # for an oven run: each molded wafer's state
     eta: float | None = None  # for a plating run: the tool's learned current efficiency
+    started_at: datetime | None = None  # when the run started (UTC), for a re-attach
 
 
 def _ticket(s: Session, run: Run) -> RunTicket:
@@ -95,6 +96,7 @@ def _ticket(s: Session, run: Run) -> RunTicket:
         material_body,
         cure_inputs,
         eta,
+        run.started_at,
     )
 
 

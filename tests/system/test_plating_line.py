@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from mes.daemon.config import DaemonSection, LineConfig, LineSection, OpcUaSecurity, ToolSection
 from mes.daemon.runner import Daemon
 from mes.domain.errors import InvalidState
-from mes.services import lots, plating, qualification, reads, recipes, routes, tools
+from mes.services import lots, plating, qualification, reads, recipes, routes, runs, tools
 from simulators.plater.server import PlaterSimulator
 from tests.system.conftest import RunningDaemon, wait_for
 
@@ -213,3 +213,80 @@ class TestPlating:
         finally:
             await d.stop()
         assert step_of(plate_line, "L5") == ("STRIP", False)
+
+
+def job_times(sim: PlaterSimulator) -> list[float]:
+    return [c.job_time_s for c in sim.readings().cells]
+
+
+class TestPlatingRestart:
+    """A daemon restart mid-run: the new supervisor replays the record and goes on."""
+
+    async def test_restart_mid_deposit_bridges_the_gap_and_finishes(
+        self,
+        plate_line: Engine,
+        plater: PlaterSimulator,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Stopped during the constant-current deposit: the charge across the gap is bridged,
+        every wafer gets its record, charge matches the truth, the gap is an alarm."""
+        d = await start_daemon(plate_line, plater, tmp_path, monkeypatch)
+        lots.create(plate_line, "op1", "L6", "plate-only", 4)
+        lots.track_in(plate_line, "op1", "L6")
+        lots.track_out(plate_line, "op1", "L6")
+        run_id = lots.track_in(plate_line, "op1", "L6", "PLATER-01").run_id or 0
+        await wait_for(lambda: min(job_times(plater)) > 150, what="both cells in the deposit")
+        await d.stop()
+        before = len(runs.samples_of(plate_line, run_id))
+        stopped_at = max(job_times(plater))
+        await wait_for(lambda: min(job_times(plater)) > stopped_at + 100, what="time unwatched")
+        d = await start_daemon(plate_line, plater, tmp_path, monkeypatch)
+        try:
+            await wait_for(lambda: step_of(plate_line, "L6") != ("PLATE", False), what="the end")
+        finally:
+            await d.stop()
+        assert step_of(plate_line, "L6") == ("STRIP", False), reads.lot(plate_line, "L6")
+        records = plating.records_of(plate_line, "L6")
+        assert sorted(r.wafer_id for r in records) == [f"L6-W0{i}" for i in range(1, 5)]
+        for rec in records:
+            truth = plater.wafer_truth(rec.wafer_id)
+            assert rec.charge_c == pytest.approx(truth.charge_c, rel=0.01), rec.wafer_id
+        assert {r.wafer_id for r in records if r.gaps} == {"L6-W01", "L6-W02"}
+        gaps = [a for a in reads.alarms(plate_line, lot_id="L6") if a.kind == "gap"]
+        assert len(gaps) == 1 and "supervisor was not running" in gaps[0].message
+        assert len(runs.samples_of(plate_line, run_id)) > before
+
+    async def test_wafers_that_finished_unwatched_are_named_for_metrology(
+        self,
+        plate_line: Engine,
+        plater: PlaterSimulator,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Stopped until the first wafers ended: their end was not seen, so the lot holds
+        naming them; the wafers plated after the restart are fully seen and not named."""
+        d = await start_daemon(plate_line, plater, tmp_path, monkeypatch)
+        lots.create(plate_line, "op1", "L7", "plate-only", 4)
+        lots.track_in(plate_line, "op1", "L7")
+        lots.track_out(plate_line, "op1", "L7")
+        lots.track_in(plate_line, "op1", "L7", "PLATER-01")
+        await wait_for(lambda: min(job_times(plater)) > 150, what="both cells in the deposit")
+        await d.stop()
+        await wait_for(
+            lambda: all(c.state.name == "DONE" for c in plater.readings().cells),
+            what="the first wafers to end unwatched",
+        )
+        d = await start_daemon(plate_line, plater, tmp_path, monkeypatch)
+        try:
+            await wait_for(lambda: step_of(plate_line, "L7") != ("PLATE", False), what="the end")
+        finally:
+            await d.stop()
+        row = reads.lot(plate_line, "L7")
+        assert row is not None and (row.step, row.on_hold) == ("PLATE", True)
+        reason = row.hold_reason or ""
+        for unseen in ("L7-W01", "L7-W02"):
+            assert f"{unseen}: current not seen from" in reason, reason
+        for seen in ("L7-W03", "L7-W04"):
+            assert seen not in reason, reason
+        assert len(plating.records_of(plate_line, "L7")) == 4

@@ -5,12 +5,19 @@ set-point), turns it into thickness by Faraday's law with the tool's learned
 current efficiency η, and checks it against the recipe's target at the end.
 While a wafer plates, its current must follow the set-point within the band,
 the cell voltage stay inside its window, and the bath stay at temperature.
+
+After a daemon restart (or a takeover by another daemon) the supervisor
+re-attaches: it replays the stored samples to rebuild each wafer's charge, the
+wafers already finished and the excursions seen, then carries on with the tool
+as it finds it. Charge the engine did not see is bridged only where the tool's
+set-point was constant; otherwise the wafer is named for metrology.
 """
 
 from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import structlog
 
@@ -25,16 +32,20 @@ from drivers.core.plater import (
     PlatingStep,
 )
 from mes.engine.events import Event, excursion_reason, fmt_t
+from mes.engine.plating.values import from_stored, published, to_values
 from mes.engine.recorder import RunRecorder
 from mes.services.plating import WaferPlating
 from mes.services.runs import Verdict
-from recipes.faraday import ChargeIntegrator, current_a, thickness_um
+from recipes.faraday import ChargeIntegrator, Gap, current_a, thickness_um
 from recipes.oven import ExcursionAction
 from recipes.plating import PlatingRecipe
 
 log = structlog.get_logger(__name__)
 SETTLED = 0.01  # the set-point is on a step's current (not ramping) within 1 %
 SETTLE_S = 3.0  # s of tool time for the rectifier to follow a new set-point
+# A hole in a wafer's current samples is bridged linearly; one longer than this (s of tool
+# time) across a set-point change leaves the charge unknown: the wafer needs metrology.
+MAX_BRIDGED_S = 30.0
 
 
 @dataclass
@@ -62,6 +73,7 @@ class PlatingRunSupervisor:
         self.plater = plater
         self.recipe = recipe
         self.run_id = run_id
+        self.wafer_ids = wafer_ids
         self.queue = list(wafer_ids)
         self.eta = eta
         self.recorder = recorder
@@ -79,6 +91,8 @@ class PlatingRunSupervisor:
         self.failures: list[str] = []
         self._failing: set[str] = set()
         self._t0 = 0.0
+        self._replaying = False
+        self._resumed_from: float | None = None  # run time of the last sample before a re-attach
 
     def _t(self) -> float:
         return self.clock.monotonic() - self._t0
@@ -103,6 +117,31 @@ class PlatingRunSupervisor:
                 await self.plater.reset(cell.cell)
         return snap
 
+    async def reattach(self, started_at: datetime | None) -> None:
+        """Rebuild the run's state from its stored samples; `supervise` then goes on live."""
+        rows = await self.recorder.stored_samples(self.run_id)
+        snaps = from_stored(rows, self.run_id, self.wafer_ids)
+        self._replaying = True
+        try:
+            for t, snap in snaps:
+                await self._observe(snap, t)
+        finally:
+            self._replaying = False
+        last_t = snaps[-1][0] if snaps else 0.0
+        resume = last_t
+        if started_at is not None:  # the run's time axis goes on at the clock's pace
+            since = self.clock.now() - started_at.replace(tzinfo=started_at.tzinfo or UTC)
+            resume = max(resume, since.total_seconds() * self.clock.speed)
+        self._t0 = self.clock.monotonic() - resume
+        self._resumed_from = last_t if snaps else None
+        log.info(
+            "run_reattached",
+            run_id=self.run_id,
+            replayed=len(snaps),
+            finished=[r.wafer_id for r in self.results],
+            in_cells={c: w.wafer_id for c, w in self.active.items()},
+        )
+
     async def supervise(self) -> Verdict:
         unreachable = False
         while self.queue or self.active:
@@ -118,39 +157,11 @@ class PlatingRunSupervisor:
                 continue
             unreachable = False
             t = self._t()
-            failing: dict[str, str] = {}
-            b = self.recipe.bands
-            if abs(snap.bath_temp_c - b.bath_temp_c) > b.bath_temp_band_c:
-                failing["bath_temp"] = (
-                    f"bath at {snap.bath_temp_c:.1f} °C outside {b.bath_temp_c:g} ± "
-                    f"{b.bath_temp_band_c:g} °C at {fmt_t(t)}"
-                )
-            values: dict[str, float | None] = {
-                "bath_temp_c": snap.bath_temp_c,
-                "bath_ah": snap.bath_amp_hours,
-            }
-            for cell in snap.cells:
-                values[f"cell{cell.cell}_current_a"] = cell.current_a
-                values[f"cell{cell.cell}_voltage_v"] = cell.voltage_v
-                lost = await self._watch_cell(cell, failing)
-                if lost is not None:
-                    return await self._end([lost], aborted=True)
-            await self.recorder.samples(self.run_id, t, values)
-            await self.recorder.publish(True, values | {"t_program": t})
-            events = [
-                Event("excursion", k, m, t) for k, m in failing.items() if k not in self._failing
-            ]
-            self._failing = set(failing)
-            for ev in events:
-                self.excursions.append(ev)
-                await self.recorder.alarm(self.run_id, ev.kind, ev.code, ev.message, t)
-            if events and self.recipe.on_excursion is ExcursionAction.ABORT:
-                for cell_no in list(self.active):
-                    try:
-                        await self.plater.abort(cell_no)
-                    except DriverError as exc:
-                        log.warning("abort_failed", cell=cell_no, error=str(exc))
-                return await self._end([f"aborted on excursion: {events[0].message}"], aborted=True)
+            if self._resumed_from is not None:
+                await self._resume(snap, t)
+            verdict = await self._observe(snap, t)
+            if verdict is not None:
+                return verdict
             await self._feed(snap.cells)
             await self.clock.sleep(self.poll_interval_s)
         reasons = []
@@ -159,10 +170,77 @@ class PlatingRunSupervisor:
         reasons += self.failures
         return await self._end(reasons)
 
+    async def _observe(self, snap: PlaterSnapshot, t: float) -> Verdict | None:
+        """One poll (live, or replayed from the record): check, integrate, record."""
+        failing: dict[str, str] = {}
+        b = self.recipe.bands
+        if abs(snap.bath_temp_c - b.bath_temp_c) > b.bath_temp_band_c:
+            failing["bath_temp"] = (
+                f"bath at {snap.bath_temp_c:.1f} °C outside {b.bath_temp_c:g} ± "
+                f"{b.bath_temp_band_c:g} °C at {fmt_t(t)}"
+            )
+        for cell in snap.cells:
+            lost = await self._watch_cell(cell, failing)
+            if lost is not None:
+                if self._replaying:
+                    self.failures.append(lost)
+                    continue
+                return await self._end([lost], aborted=True)
+        events = [Event("excursion", k, m, t) for k, m in failing.items() if k not in self._failing]
+        self._failing = set(failing)
+        self.excursions += events
+        if self._replaying:  # recorded the first time round
+            return None
+        await self.recorder.samples(self.run_id, t, to_values(snap, self.run_id, self.wafer_ids))
+        await self.recorder.publish(True, published(snap) | {"t_program": t})
+        for ev in events:
+            await self.recorder.alarm(self.run_id, ev.kind, ev.code, ev.message, t)
+        if self.excursions and self.recipe.on_excursion is ExcursionAction.ABORT:
+            for cell_no in list(self.active):
+                try:
+                    await self.plater.abort(cell_no)
+                except DriverError as exc:
+                    log.warning("abort_failed", cell=cell_no, error=str(exc))
+            first = self.excursions[0].message
+            return await self._end([f"aborted on excursion: {first}"], aborted=True)
+        return None
+
+    async def _resume(self, snap: PlaterSnapshot, t: float) -> None:
+        """The first live poll after a re-attach: record the gap, settle what changed in it."""
+        assert self._resumed_from is not None
+        await self.recorder.alarm(
+            self.run_id,
+            "gap",
+            "gap",
+            f"no samples from {fmt_t(self._resumed_from)} to {fmt_t(t)} "
+            "(supervisor was not running)",
+            t,
+        )
+        self._resumed_from = None
+        for cell in snap.cells:
+            w = self.active.get(cell.cell)
+            if w is not None and (cell.run_id, cell.wafer_id) != (self.run_id, w.wafer_id):
+                # It finished (or was taken out) while nobody watched: its end is unseen.
+                del self.active[cell.cell]
+                self._finish_wafer(w, check=False)
+                self.failures.append(
+                    f"{w.wafer_id}: left cell {cell.cell} while no supervisor watched it "
+                    f"(current seen to {fmt_t(w.charge.last_t_s or 0.0)} of its job); measure it"
+                )
+            if (
+                cell.cell not in self.active
+                and cell.run_id == self.run_id
+                and cell.wafer_id not in self.queue
+                and cell.state is not CellState.IDLE
+            ):
+                await self.plater.reset(cell.cell)  # a wafer of ours already accounted for
+
     async def _watch_cell(self, cell: CellSnapshot, failing: dict[str, str]) -> str | None:
         w = self.active.get(cell.cell)
         if w is None:
-            return None
+            w = self._adopt(cell)
+            if w is None:
+                return None
         if cell.run_id != self.run_id or cell.wafer_id != w.wafer_id:
             return (
                 f"cell {cell.cell} no longer carries {w.wafer_id} of run {self.run_id}: "
@@ -181,41 +259,64 @@ class PlatingRunSupervisor:
             with contextlib.suppress(ValueError):
                 w.charge.advance(cell.job_time_s, cell.current_a)
         if cell.state is CellState.PLATING:
-            b = self.recipe.bands
-            target = next(
-                (
-                    s.current_a
-                    for s in self.steps
-                    if abs(cell.current_setpoint_a - s.current_a) <= SETTLED * s.current_a
-                ),
-                None,
-            )
-            # The rectifier lags its set-point: the band applies once it has had time to follow.
-            if target != w.settled_on:
-                w.settled_on, w.settled_at = target, cell.job_time_s
-            settled = target is not None and cell.job_time_s - w.settled_at >= SETTLE_S
-            if settled and target and abs(cell.current_a - target) > b.current_pct / 100 * target:
-                failing[f"current{cell.cell}"] = (
-                    f"current {cell.current_a:.2f} A outside {target:.2f} A ± {b.current_pct:g} %: "
-                    f"{where}"
-                )
-            if cell.current_a > 0 and not b.voltage_min_v <= cell.voltage_v <= b.voltage_max_v:
-                failing[f"voltage{cell.cell}"] = (
-                    f"voltage {cell.voltage_v:.2f} V outside "
-                    f"{b.voltage_min_v:g}..{b.voltage_max_v:g} V: {where}"
-                )
+            self._check_cell(cell, w, where, failing)
         elif cell.state is CellState.DONE:
             self._finish_wafer(w)
-            await self.plater.reset(cell.cell)
+            await self._reset(cell.cell)
             del self.active[cell.cell]
         elif cell.state in (CellState.FAULT, CellState.ABORTED):
             self._finish_wafer(w)
             self.failures.append(f"{w.wafer_id}: cell {cell.cell} ended {cell.state.name.lower()}")
-            await self.plater.reset(cell.cell)
+            await self._reset(cell.cell)
             del self.active[cell.cell]
         return None
 
-    def _finish_wafer(self, w: _Wafer) -> None:
+    def _adopt(self, cell: CellSnapshot) -> _Wafer | None:
+        """A wafer of this run in a cell the supervisor has not followed: replayed, or
+        loaded by the previous daemon after its last recorded sample."""
+        if cell.run_id != self.run_id or cell.wafer_id not in self.queue:
+            return None
+        if cell.state not in (CellState.PLATING, CellState.DONE, CellState.FAULT):
+            return None
+        self.queue.remove(cell.wafer_id)
+        w = _Wafer(cell.wafer_id, cell.cell)
+        if not self._replaying:  # its start was not seen: it counts as a hole from job time 0
+            w.charge.advance(0.0, 0.0)
+        self.active[cell.cell] = w
+        return w
+
+    def _check_cell(
+        self, cell: CellSnapshot, w: _Wafer, where: str, failing: dict[str, str]
+    ) -> None:
+        b = self.recipe.bands
+        target = next(
+            (
+                s.current_a
+                for s in self.steps
+                if abs(cell.current_setpoint_a - s.current_a) <= SETTLED * s.current_a
+            ),
+            None,
+        )
+        # The rectifier lags its set-point: the band applies once it has had time to follow.
+        if target != w.settled_on:
+            w.settled_on, w.settled_at = target, cell.job_time_s
+        settled = target is not None and cell.job_time_s - w.settled_at >= SETTLE_S
+        if settled and target and abs(cell.current_a - target) > b.current_pct / 100 * target:
+            failing[f"current{cell.cell}"] = (
+                f"current {cell.current_a:.2f} A outside {target:.2f} A ± {b.current_pct:g} %: "
+                f"{where}"
+            )
+        if cell.current_a > 0 and not b.voltage_min_v <= cell.voltage_v <= b.voltage_max_v:
+            failing[f"voltage{cell.cell}"] = (
+                f"voltage {cell.voltage_v:.2f} V outside "
+                f"{b.voltage_min_v:g}..{b.voltage_max_v:g} V: {where}"
+            )
+
+    async def _reset(self, cell: int) -> None:
+        if not self._replaying:  # the previous supervisor reset it when it saw this
+            await self.plater.reset(cell)
+
+    def _finish_wafer(self, w: _Wafer, check: bool = True) -> None:
         area = self.recipe.wafer.plated_area_dm2
         q = w.charge.charge_c
         h = thickness_um(q, area, self.eta)
@@ -224,12 +325,34 @@ class PlatingRunSupervisor:
                 w.wafer_id, w.cell, q, self.eta, h, thickness_um(q, area, 1.0), len(w.charge.gaps)
             )
         )
+        if not check:
+            return
+        unseen = self._unbridged(w)
+        if unseen is not None:
+            self.failures.append(
+                f"{w.wafer_id}: current not seen from {fmt_t(unseen.start_s)} to "
+                f"{fmt_t(unseen.end_s)} of its job, across a set-point change; measure it"
+            )
+            return
         tgt = self.recipe.target
         if abs(h - tgt.thickness_um) > tgt.tolerance_pct / 100 * tgt.thickness_um:
             self.failures.append(
                 f"{w.wafer_id}: thickness {h:.2f} µm outside {tgt.thickness_um:g} µm ± "
                 f"{tgt.tolerance_pct:g} % (charge {q:.0f} C, η {self.eta:.3f})"
             )
+
+    def _unbridged(self, w: _Wafer) -> Gap | None:
+        """The first hole too long to bridge that spans a change of the programmed current."""
+        changes, t = [0.0], 0.0
+        for step in self.steps:
+            t += step.duration_s
+            changes.append(t)
+        for gap in w.charge.gaps:
+            if gap.duration_s <= MAX_BRIDGED_S:
+                continue
+            if any(gap.start_s <= c + self.ramp_s and gap.end_s >= c for c in changes):
+                return gap
+        return None
 
     async def _feed(self, cells: tuple[CellSnapshot, ...]) -> None:
         """Load the next wafers into idle cells and start them."""

@@ -14,6 +14,8 @@ NAMESPACES = ["http://opcfoundation.org/UA/", "urn:pkgline:decoy", "urn:pkgline:
 
 
 class FakeClock:
+    speed = 1.0
+
     def __init__(self) -> None:
         self.t = 0.0
 
