@@ -21,6 +21,10 @@ def may_track_in(state: E10State) -> bool:
 
 TOOL_TYPES = ("cure_oven", "molding_press", "plating_tool")
 
+# A molding press's cycle stages by the number its driver publishes (drivers.core.press
+# CycleState; a unit test keeps the two in step): how operators read `cycle_state`.
+PRESS_CYCLE_STAGES = ("idle", "clamp", "fill", "cure", "open")
+
 
 def check_tool_type(tool_type: str) -> str:
     if tool_type not in TOOL_TYPES:

@@ -204,7 +204,7 @@ def band(engine: Engine, run_id: int, points: int = 200) -> list[BandPoint]:
                 Recipe.name == run.recipe_name, Recipe.version == run.recipe_version
             )
         ).first()
-    if recipe_row is None:
+    if recipe_row is None or recipe_row.kind != "oven":  # a press or plater run has no profile
         return []
     recipe = parse_oven_recipe(recipe_row.body, recipe_row.name)
     total = total_duration_s(recipe, start_c)

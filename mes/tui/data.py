@@ -17,15 +17,23 @@ _ZONE = re.compile(r"^zone(\d+)_c$")
 _DEFAULT_ZONES = 8
 
 
+_CELL = re.compile(r"^cell(\d+)_current_a$")
+_DEFAULT_CELLS = 2
+PLATENS = ("platen_top_c", "platen_bottom_c")
+
+
 @dataclass(frozen=True)
 class Trend:
-    """PV per zone and the set-point of one run, against program time (s)."""
+    """One run's process values against its time axis (s): an oven's zones and set-point,
+    a press's platens, a plater's cell currents."""
 
     tool_id: str
     run_id: int | None
     lot_id: str | None
     series: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     band: list[reads.BandPoint] = field(default_factory=list)
+    unit: str = "°C"
+    axis: str = "program time (min)"
 
 
 @dataclass(frozen=True)
@@ -71,12 +79,37 @@ def _trend(engine: Engine, tools: list[reads.ToolRow], tool_id: str | None) -> T
         return None
     if tool.run_id is None:
         return Trend(tool.id, None, None)
-    zones = zone_names(tool.values) or [f"zone{z}_c" for z in range(1, _DEFAULT_ZONES + 1)]
-    series = reads.trend(engine, tool.run_id, [SETPOINT, *zones])
+    unit, axis = "°C", "program time (min)"
+    if tool.type == "molding_press":
+        names = list(PLATENS)
+    elif tool.type == "plating_tool":
+        names = cell_names(tool.values) or [
+            f"cell{c}_current_a" for c in range(1, _DEFAULT_CELLS + 1)
+        ]
+        unit, axis = "A", "run time (min)"
+    else:
+        zones = zone_names(tool.values) or [f"zone{z}_c" for z in range(1, _DEFAULT_ZONES + 1)]
+        names = [SETPOINT, *zones]
+    series = reads.trend(engine, tool.run_id, names)
     return Trend(
         tool.id,
         tool.run_id,
         tool.lot_id,
         {k: v for k, v in series.items() if v},
         reads.band(engine, tool.run_id),
+        unit,
+        axis,
     )
+
+
+def cell_names(values: dict[str, float | None]) -> list[str]:
+    """A plater's cell current names in cell order ("cell1_current_a", ...)."""
+    found = [(int(m.group(1)), k) for k in values if (m := _CELL.match(k))]
+    return [k for _, k in sorted(found)]
+
+
+def series_label(name: str) -> str:
+    """What the trend's legend calls a series: zone1, top, cell2, ..."""
+    if name.startswith("platen_"):
+        return name.removeprefix("platen_").removesuffix("_c")
+    return name.removesuffix("_current_a").removesuffix("_c")

@@ -10,9 +10,10 @@ from typing import ClassVar
 from rich.text import Text
 from textual.widgets import DataTable
 
+from mes.domain.equipment import PRESS_CYCLE_STAGES
 from mes.services.reads import LotRow, ToolRow
 from mes.store.tables import Alarm
-from mes.tui.data import SETPOINT, zone_names
+from mes.tui.data import SETPOINT, cell_names, zone_names
 
 Cell = str | Text
 Row = tuple[str, list[Cell]]  # (row key, cells in column order)
@@ -76,12 +77,8 @@ class ToolsTable(SyncTable):
         ("online", "Online"),
         ("lot", "Lot"),
         ("run", "Run"),
-        ("sp", "SP °C"),
-        ("pv_mean", "PV mean"),
-        ("pv_min", "PV min"),
-        ("pv_max", "PV max"),
-        ("o2", "O2 ppm"),
-        ("n2", "N2 l/min"),
+        ("temp", "Temperature °C"),
+        ("process", "Process"),
     )
 
     def show(self, tools: Sequence[ToolRow]) -> None:
@@ -89,11 +86,9 @@ class ToolsTable(SyncTable):
 
 
 def tool_cells(tool: ToolRow) -> list[Cell]:
-    v = tool.values
-    zones = [x for x in (v.get(z) for z in zone_names(v)) if x is not None]
-    mean, low, high = (fmean(zones), min(zones), max(zones)) if zones else (None, None, None)
     online = Text("online", style="green") if tool.online else Text("offline", style="red")
     e10 = Text(tool.e10_state, style=E10_STYLE.get(tool.e10_state, ""))
+    temp, process = LIVE.get(tool.type, _no_values)(tool.values)
     return [
         tool.id,
         tool.type,
@@ -101,13 +96,74 @@ def tool_cells(tool: ToolRow) -> list[Cell]:
         online,
         _or_none(tool.lot_id),
         _or_none(tool.run_id),
-        _num(v.get(SETPOINT)),
-        _num(mean),
-        _num(low),
-        _num(high),
-        _num(v.get("o2_ppm"), 0),
-        _num(v.get("n2_lpm")),
+        temp,
+        process,
     ]
+
+
+Values = dict[str, float | None]
+
+
+def _no_values(_v: Values) -> tuple[str, str]:
+    return NONE, NONE
+
+
+def _oven_values(v: Values) -> tuple[str, str]:
+    """Zones' mean (min–max) against the set-point; the atmosphere."""
+    zones = [x for x in (v.get(z) for z in zone_names(v)) if x is not None]
+    temp = NONE
+    if zones:
+        temp = f"{fmean(zones):.1f} ({min(zones):.1f}–{max(zones):.1f})"
+        if v.get(SETPOINT) is not None:
+            temp += f" SP {_num(v.get(SETPOINT))}"
+    process = _joined(("O2", v.get("o2_ppm"), "ppm", 0), ("N2", v.get("n2_lpm"), "l/min", 1))
+    return temp, process
+
+
+def _press_values(v: Values) -> tuple[str, str]:
+    """Top / bottom platen; the cycle and its stage, clamp force, transfer pressure."""
+    top, bottom = v.get("platen_top_c"), v.get("platen_bottom_c")
+    temp = NONE if top is None and bottom is None else f"{_num(top)} / {_num(bottom)}"
+    cycle, stage = v.get("current_cycle"), v.get("cycle_state")
+    parts = []
+    if cycle is not None:
+        parts.append(f"cycle {cycle:.0f} {press_stage(stage)}".rstrip())
+    parts.append(
+        _joined(
+            ("clamp", v.get("clamp_force_kn"), "kN", 0),
+            ("", v.get("transfer_pressure_mpa"), "MPa", 1),
+        )
+    )
+    return temp, " · ".join(p for p in parts if p != NONE) or NONE
+
+
+def _plater_values(v: Values) -> tuple[str, str]:
+    """The bath; each cell's current, the bath's amp-hours."""
+    temp = _num(v.get("bath_temp_c"))
+    cells = [(k.removesuffix("_current_a"), v.get(k)) for k in cell_names(v)]
+    parts = [f"{name} {_num(a, 2)} A" for name, a in cells]
+    if v.get("bath_ah") is not None:
+        parts.append(f"bath {_num(v.get('bath_ah'))} Ah")
+    return temp, " · ".join(parts) or NONE
+
+
+def _joined(*fields: tuple[str, float | None, str, int]) -> str:
+    shown = [
+        f"{label} {value:.{digits}f} {unit}".strip()
+        for label, value, unit, digits in fields
+        if value is not None
+    ]
+    return " · ".join(shown) or NONE
+
+
+def press_stage(value: float | None) -> str:
+    """The cycle stage a press publishes as a number, by name ('' when unknown)."""
+    if value is None or not 0 <= value < len(PRESS_CYCLE_STAGES):
+        return ""
+    return PRESS_CYCLE_STAGES[int(value)]
+
+
+LIVE = {"cure_oven": _oven_values, "molding_press": _press_values, "plating_tool": _plater_values}
 
 
 E10_STYLE = {

@@ -1,21 +1,22 @@
-"""Trend panel: PV of each zone against the set-point, for the selected tool's run."""
+"""Trend panel: the selected tool's run (oven zones against the set-point and its band,
+press platens, plater cell currents)."""
 
 from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from mes.tui.data import SETPOINT, Trend, zone_names
+from mes.tui.data import SETPOINT, Trend, series_label
 
 
 class TrendPlot(PlotextPlot):
-    """Shows one run's trend; x is program time in minutes, y is °C."""
+    """Shows one run's trend; x in minutes, y in the trend's unit."""
 
     def show(self, trend: Trend | None) -> None:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.xlabel("program time (min)")
-        plt.ylabel("°C")
+        plt.xlabel(trend.axis if trend else "program time (min)")
+        plt.ylabel(trend.unit if trend else "°C")
         if trend is None:
             self.border_title = "Trend"
             plt.title("select a tool to see its run")
@@ -26,8 +27,9 @@ class TrendPlot(PlotextPlot):
             self.border_title = f"Trend · {trend.tool_id} · run {trend.run_id} · lot {trend.lot_id}"
             if not trend.series:
                 plt.title("waiting for samples")
-            for name in zone_names(dict.fromkeys(trend.series)):
-                self._line(trend.series[name], name.removesuffix("_c"))
+            for name, points in trend.series.items():
+                if name != SETPOINT:
+                    self._line(points, series_label(name))
             if SETPOINT in trend.series:
                 self._line(trend.series[SETPOINT], "SP", color="gray")
             if trend.band and trend.series:

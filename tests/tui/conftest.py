@@ -21,7 +21,7 @@ from mes.services.plating import WaferPlating
 from mes.services.tx import transaction
 from mes.store.db import create_schema, make_engine
 from mes.store.tables import Alarm, Run, Tool
-from tests.tui.helpers import OPERATOR, OVEN, PLATER, to_oven_step
+from tests.tui.helpers import OPERATOR, OVEN, PLATER, PRESS, to_oven_step
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes" / "library" / "pmc-175.toml"
@@ -70,6 +70,25 @@ def demo_line(demo_engine: Engine) -> Engine:
     return demo_engine
 
 
+PRESS_VALUES: dict[str, object] = {
+    "platen_top_c": 175.2,
+    "platen_bottom_c": 174.6,
+    "clamp_force_kn": 1480.0,
+    "transfer_pressure_mpa": 7.9,
+    "ram_position_mm": 12.0,
+    "current_cycle": 3.0,
+    "cycle_state": 3.0,  # cure
+}
+PLATER_VALUES: dict[str, object] = {
+    "bath_temp_c": 22.1,
+    "bath_ah": 41.3,
+    "cell1_current_a": 5.66,
+    "cell1_voltage_v": 2.1,
+    "cell2_current_a": 0.0,
+    "cell2_voltage_v": 0.0,
+}
+
+
 # A PMC run 40 min in: ramping at 3 °C/min from 25 °C, four zones lagging the set-point.
 RUN_MINUTES = 40
 ZONE_LAG_C = (1.5, 2.5, 3.0, 4.0)
@@ -116,6 +135,12 @@ def busy_line(demo_line: Engine) -> Engine:
         lot_id="L002",
         t_program=1260.0,
     )
+    # The press between cycles and the plater idle, both leased and publishing.
+    tools.register(eng, "admin", PRESS, "molding_press")
+    tools.register(eng, "admin", PLATER, "plating_tool")
+    tools.heartbeat(eng, "daemon-1", [OVEN, PRESS, PLATER], ttl_s=600)
+    tools.publish_values(eng, PRESS, True, PRESS_VALUES)
+    tools.publish_values(eng, PLATER, True, PLATER_VALUES)
     lots.create(eng, OPERATOR, "L003", "demo-route", 25)
     to_oven_step(eng, "L003")
     lots.hold(eng, OPERATOR, "L003", "EMC lot expired: check shelf life")

@@ -19,6 +19,7 @@ from mes.tui import LineApp
 OPERATOR = "op1"
 OVEN = "OVEN-01"
 PLATER = "PLATER-01"
+PRESS = "PRESS-01"
 
 # Long enough that the interval never fires in a test: each test refreshes explicitly.
 NO_TICK_S = 3600.0
