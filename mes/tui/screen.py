@@ -284,4 +284,4 @@ class MainScreen(Screen[None]):
         """The wafers of the lot under the cursor, with their cure state."""
         lot = self._selected_lot()
         if lot is not None:
-            self.app.push_screen(WafersScreen(self.engine, lot.id))
+            self.app.push_screen(WafersScreen(self.engine, lot.id, self.actor))

@@ -3,7 +3,8 @@
 The upper table lists the lot's wafers with their latest α and Tg; Enter shows the ledger of
 the wafer under the cursor (every thermal step it went through) in the table below, and, for
 a lot with plating records, the wafer's plating steps (charge, η, computed and measured Cu
-thickness) in the bottom table.
+thickness) in the bottom table. `h` holds the wafer under the cursor alone (the rest of
+the lot goes on); the Hold column shows the codes of the holds in force on each wafer.
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from mes.domain.errors import DomainError
-from mes.services import ledger, plating
+from mes.domain.holds import split_code
+from mes.services import holds, ledger, plating
 from mes.services.ledger import WaferCure
+from mes.services.lookup import hold_wafers
 from mes.store.tables import CureEntry, PlatingRecord
+from mes.tui.modals import ActionModal
 from mes.tui.tables import Cell, SyncTable
 
 
@@ -48,13 +52,14 @@ class WafersTable(SyncTable):
         ("cures", "Cures"),
         ("above_tg", "Above Tg (min)"),
         ("last_step", "Last step"),
+        ("hold", "Hold"),
     )
 
-    def show(self, wafers: Sequence[WaferCure]) -> None:
-        self.sync([(w.wafer_id, wafer_cells(w)) for w in wafers])
+    def show(self, wafers: Sequence[WaferCure], held: dict[str, list[str]]) -> None:
+        self.sync([(w.wafer_id, wafer_cells(w, held.get(w.wafer_id, []))) for w in wafers])
 
 
-def wafer_cells(w: WaferCure) -> list[Cell]:
+def wafer_cells(w: WaferCure, hold_codes: Sequence[str] = ()) -> list[Cell]:
     cured = w.cures > 0
     return [
         w.wafer_id,
@@ -65,6 +70,7 @@ def wafer_cells(w: WaferCure) -> list[Cell]:
         str(w.cures) if cured else "",
         _minutes(w.time_above_tg_s) if cured else "",
         w.last_step or "",
+        Text(", ".join(hold_codes), style="bold red") if hold_codes else "",
     ]
 
 
@@ -134,9 +140,17 @@ def plating_cells(n: int, r: PlatingRecord) -> list[Cell]:
     ]
 
 
-def _lot_view(engine: Engine, lot_id: str) -> tuple[list[WaferCure], list[PlatingRecord]]:
-    """Blocking: the lot's wafers with their cure state, and its plating records."""
-    return ledger.cure_states(engine, lot_id), plating.records_of(engine, lot_id)
+LotView = tuple[list[WaferCure], list[PlatingRecord], dict[str, list[str]]]
+
+
+def _lot_view(engine: Engine, lot_id: str) -> LotView:
+    """Blocking: the lot's wafers with their cure state, its plating records, and the codes
+    of the wafer holds in force by wafer."""
+    held: dict[str, list[str]] = {}
+    for h in holds.active_holds_of(engine, lot_id):
+        for wafer_id in hold_wafers(h) or []:
+            held.setdefault(wafer_id, []).append(h.code)
+    return ledger.cure_states(engine, lot_id), plating.records_of(engine, lot_id), held
 
 
 def _wafer_view(
@@ -148,20 +162,23 @@ def _wafer_view(
 
 
 class WafersScreen(ModalScreen[None]):
-    """One lot's wafers with their α and Tg; Enter shows a wafer's ledger and plating."""
+    """One lot's wafers with their α and Tg; Enter shows a wafer's ledger and plating,
+    `h` holds one wafer."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close"),
         # priority: the table's own (hidden) enter binding would hide this one in the footer.
         Binding("enter", "ledger", "Ledger", priority=True),
+        Binding("h", "hold_wafer", "Hold wafer"),
         Binding("tab", "app.focus_next", "Next table"),
         Binding("shift+tab", "app.focus_previous", "Prev table"),
     ]
 
-    def __init__(self, engine: Engine, lot_id: str) -> None:
+    def __init__(self, engine: Engine, lot_id: str, actor: str) -> None:
         super().__init__()
         self.engine = engine
         self.lot_id = lot_id
+        self.actor = actor
         self.ledger_wafer: str | None = None  # whose ledger (and plating) the tables show
 
     def compose(self) -> ComposeResult:
@@ -189,6 +206,30 @@ class WafersScreen(ModalScreen[None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
+    def action_hold_wafer(self) -> None:
+        wafer_id = self.query_one(WafersTable).selected_key
+        if wafer_id is None:
+            return
+
+        def submit(text: str) -> str:
+            code, reason = split_code(text)
+            hold = holds.hold(self.engine, self.actor, self.lot_id, reason, code.value, [wafer_id])
+            return f"{wafer_id} on hold [{hold.code}]: {hold.reason}"
+
+        def done(message: str | None) -> None:
+            if message is not None:
+                self.notify(message, markup=False)
+                self._load_wafers()
+
+        modal = ActionModal(
+            "Hold wafer",
+            f"Hold wafer {wafer_id} of lot {self.lot_id}; its other wafers are not held.",
+            "Reason ('quality: …' needs an engineer to release)",
+            submit,
+            placeholder="why the wafer must stop",
+        )
+        self.app.push_screen(modal, done)
+
     def action_ledger(self) -> None:
         wafer_id = self.query_one(WafersTable).selected_key
         if wafer_id is not None:
@@ -198,11 +239,11 @@ class WafersScreen(ModalScreen[None]):
     async def _load_wafers(self) -> None:
         table = self.query_one(WafersTable)
         try:
-            wafers, records = await asyncio.to_thread(_lot_view, self.engine, self.lot_id)
+            wafers, records, held = await asyncio.to_thread(_lot_view, self.engine, self.lot_id)
         except (SQLAlchemyError, DomainError) as exc:
             self._show_error(f"cannot read the wafers of {self.lot_id}: {exc}")
             return
-        table.show(wafers)
+        table.show(wafers, held)
         cured = sum(1 for w in wafers if w.cures)
         plated = len({r.wafer_id for r in records})
         table.border_title = (

@@ -8,7 +8,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from textual.widgets import DataTable
 
-from mes.services import ledger
+from mes.services import holds, ledger, reads
+from mes.services.lookup import hold_wafers
 from mes.tui.wafers import WafersScreen
 from tests.tui.helpers import Harness, cells, column, running
 from tests.tui.test_app import select_lot
@@ -49,8 +50,9 @@ class TestWafers:
                 "2",
                 "354.0",  # (14040 + 7200) s
                 "PI-CURE",
+                "",  # no hold
             ]
-            assert cells(wafers, "L001-W03") == ["L001-W03", "3", "", "", "", "", "", ""]
+            assert cells(wafers, "L001-W03") == ["L001-W03", "3", "", "", "", "", "", "", ""]
             assert wafers.border_title == "25 wafers, 2 cured"
 
             await h.press("enter")  # the cursor starts on wafer 1
@@ -165,3 +167,26 @@ class TestWafers:
             await h.press("enter", "escape")
             assert h.app.screen is h.app.screen_stack[0]
             assert h.app.is_running
+
+
+class TestWaferHold:
+    async def test_h_holds_the_wafer_under_the_cursor_alone(self, demo_line: Engine) -> None:
+        """In the wafers view, h with 'quality: …' holds only the selected wafer; the Hold
+        column shows its code; an empty reason is refused in the dialog and holds nothing."""
+        async with running(demo_line) as h:
+            await select_lot(h, "L002")
+            await h.press("w", "down", "h", "enter")
+            assert h.app.screen.query_one("#error").display  # empty reason: refused
+            assert holds.active_holds_of(demo_line, "L002") == []
+            await h.type("quality: scratch at the notch")
+            await h.press("enter")
+            wafers = table(h, "wafer-table")
+            hold_column = column(wafers, "hold")
+            assert hold_column["L002-W02"] == "quality"
+            assert {k for k, v in hold_column.items() if v} == {"L002-W02"}
+        (hold,) = reads.holds(demo_line, "L002")
+        assert (hold.code, hold.reason, hold_wafers(hold)) == (
+            "quality",
+            "scratch at the notch",
+            ["L002-W02"],
+        )
