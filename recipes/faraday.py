@@ -24,7 +24,7 @@ moving average of measured / theoretical thickness (`update_eta`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -50,6 +50,10 @@ UM_PER_ASD_MIN = (
 DOMAIN_UM_PER_ASD_MIN = 0.227
 
 DEFAULT_MAX_GAP_S = 5.0  # an interval between current samples longer than this is a gap
+# Tool time (s) of a wafer's current that may be bridged without confirmation from the
+# current measured at both ends of the holes: beyond it the charge is an estimate, the wafer
+# needs metrology, and its record does not teach η.
+MAX_UNVERIFIED_S = 60.0
 
 
 def _positive(name: str, value: float) -> None:
@@ -152,10 +156,16 @@ def expected_thickness_um(recipe: PlatingRecipe, eta: float | None = None) -> fl
 # --- measured current ------------------------------------------------------------------
 
 
+# Charge (C) across a hole between samples (t0, i0) and (t1, i1), from a model of the
+# current in between (the programmed profile, say); without one the current is linear.
+Bridge = Callable[[float, float, float, float], float]
+
+
 @dataclass(frozen=True, slots=True)
 class Gap:
     """Two consecutive current samples further apart than `max_gap_s`; the charge was
-    still integrated across the gap, assuming the current changed linearly between them."""
+    still integrated across the gap: by the integrator's bridge, else assuming the current
+    changed linearly between them."""
 
     start_s: float
     end_s: float
@@ -169,17 +179,21 @@ class ChargeIntegrator:
     """Charge integrated from measured current, sample by sample, as the engine receives them.
 
     Trapezoidal rule over unevenly spaced samples (the current is taken as
-    linear between two samples). The first `advance` sets the start; samples
+    linear between two samples; across a gap, `bridge` may model it instead).
+    The first `advance` sets the start; samples
     must come in time order; a repeated time replaces the current (a step).
     Non-finite values raise `ValueError`: the caller drops a bad sample, and
     the hole it leaves shows up as a gap. The current is signed (a reverse
     pulse removes copper).
     """
 
-    def __init__(self, *, max_gap_s: float = DEFAULT_MAX_GAP_S) -> None:
+    def __init__(
+        self, *, max_gap_s: float = DEFAULT_MAX_GAP_S, bridge: Bridge | None = None
+    ) -> None:
         if not max_gap_s > 0:
             raise ValueError(f"max_gap_s must be > 0, got {max_gap_s}")
         self.max_gap_s = max_gap_s
+        self.bridge = bridge
         self._charge = 0.0
         self._start: float | None = None
         self._t: float | None = None
@@ -236,9 +250,12 @@ class ChargeIntegrator:
             raise ValueError(f"samples must come in time order: t_s = {t_s} < {self._t}")
         elif t_s > self._t:
             dt = t_s - self._t
+            step_c = (self._current + current_a) / 2 * dt
             if dt > self.max_gap_s:
                 self._gaps.append(Gap(self._t, t_s))
-            self._charge += (self._current + current_a) / 2 * dt
+                if self.bridge is not None:
+                    step_c = self.bridge(self._t, self._current, t_s, current_a)
+            self._charge += step_c
             self._t = t_s
         self._current = current_a
         self._samples += 1

@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         emit(
             args,
             f"lot {args.lot_id}: measured {m.measured_um:g} µm, computed {m.computed_um:.2f} µm "
-            f"on {m.wafers} wafer(s); η {m.eta_before:.3f} → {m.eta_after:.3f}",
+            f"on {m.wafers} wafer(s); η {m.eta_before:.3f} → {m.eta_after:.3f}{m.eta_note}",
             asdict(m),
         )
     elif cmd in GENEALOGY_VERBS:

@@ -17,7 +17,7 @@ from mes.services.auth import authorize
 from mes.services.tools import change_state
 from mes.services.tx import transaction
 from mes.store.tables import PlatingRecord, Recipe, Run, Tool, Wafer
-from recipes.faraday import update_eta
+from recipes.faraday import MAX_UNVERIFIED_S, update_eta
 from recipes.plating import parse_plating_recipe
 
 
@@ -32,6 +32,7 @@ class WaferPlating:
     thickness_um: float
     thickness_eta1_um: float
     gaps: int = 0
+    unverified_s: float = 0.0  # tool time of current holes its measured ends did not confirm
 
 
 def bath_blocks(tool: Tool) -> str | None:
@@ -59,6 +60,7 @@ def write_records(s: Session, run: Run, records: list[WaferPlating], tool: Tool)
                 thickness_um=r.thickness_um,
                 thickness_eta1_um=r.thickness_eta1_um,
                 gaps=r.gaps,
+                unverified_s=r.unverified_s,
             )
         )
     if records:
@@ -132,6 +134,14 @@ class MetrologyResult:
     computed_um: float
     eta_before: float
     eta_after: float
+    learned_from: int  # records whose charge was measured enough to teach η
+
+    @property
+    def eta_note(self) -> str:
+        """Why η did not move, or '' when it learned."""
+        if self.learned_from:
+            return ""
+        return "; η not learned: no wafer's charge was measured enough (holes not confirmed)"
 
 
 def record_metrology(
@@ -167,19 +177,23 @@ def record_metrology(
         tool = s.get(Tool, run.tool_id)
         assert tool is not None
         ratios: list[float] = json.loads(tool.eta_ratios_json or "[]")
-        eta_before = tool.eta if tool.eta is not None else eff.eta
-        theoretical = sum(r.thickness_eta1_um for r in records) / len(records)
+        eta_before = eta_after = tool.eta if tool.eta is not None else eff.eta
         computed = sum(r.thickness_um for r in records) / len(records)
-        eta_after = update_eta(
-            ratios, thickness_um, theoretical, eff.eta_window, eff.eta_min, eff.eta_max
-        )
-        ratios = ([*ratios, thickness_um / theoretical])[-eff.eta_window :]
+        # η learns only from charges that were measured (holes confirmed at both ends).
+        teach = [r for r in records if r.unverified_s <= MAX_UNVERIFIED_S]
+        if teach:
+            theoretical = sum(r.thickness_eta1_um for r in teach) / len(teach)
+            eta_after = update_eta(
+                ratios, thickness_um, theoretical, eff.eta_window, eff.eta_min, eff.eta_max
+            )
+            ratios = ([*ratios, thickness_um / theoretical])[-eff.eta_window :]
         for r in records:
             r.measured_um = thickness_um
             s.add(r)
-        tool.eta = eta_after
-        tool.eta_ratios_json = json.dumps(ratios)
-        s.add(tool)
+        if teach:
+            tool.eta = eta_after
+            tool.eta_ratios_json = json.dumps(ratios)
+            s.add(tool)
         audit.record(
             s,
             actor,
@@ -192,9 +206,12 @@ def record_metrology(
                 "measured_um": thickness_um,
                 "computed_um": round(computed, 3),
                 "run_id": run.id,
+                "learned_from": len(teach),
             },
         )
-        return MetrologyResult(len(records), thickness_um, computed, eta_before, eta_after)
+        return MetrologyResult(
+            len(records), thickness_um, computed, eta_before, eta_after, len(teach)
+        )
 
 
 def records_of(engine: Engine, lot_id: str) -> list[PlatingRecord]:

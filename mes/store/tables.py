@@ -111,6 +111,9 @@ class PlatingRecord(SQLModel, table=True):
     thickness_eta1_um: float  # what the charge gives at 100 % efficiency (for learning η)
     measured_um: float | None = None
     gaps: int = 0
+    # Tool time (s) of current holes bridged without confirmation from their measured ends:
+    # such a record's charge is partly estimated, and metrology does not learn η from it.
+    unverified_s: float = 0.0
     recorded_at: datetime = Field(default_factory=utcnow)
 
 

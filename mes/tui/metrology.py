@@ -60,5 +60,5 @@ def metrology_message(lot_id: str, result: MetrologyResult) -> str:
     return (
         f"{lot_id}: η {result.eta_before:.3f} → {result.eta_after:.3f} "
         f"(measured {result.measured_um:g} µm, computed {result.computed_um:.2f} µm "
-        f"on {n} wafer{'s' * (n != 1)})"
+        f"on {n} wafer{'s' * (n != 1)}){result.eta_note}"
     )

@@ -286,7 +286,7 @@ class TestPlatingRestart:
         assert row is not None and (row.step, row.on_hold) == ("PLATE", True)
         reason = row.hold_reason or ""
         for unseen in ("L7-W01", "L7-W02"):
-            assert f"{unseen}: current not seen from" in reason, reason
+            assert f"{unseen}: current not confirmed for" in reason, reason
         for seen in ("L7-W03", "L7-W04"):
             assert seen not in reason, reason
         assert len(plating.records_of(plate_line, "L7")) == 4

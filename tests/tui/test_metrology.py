@@ -9,9 +9,11 @@ from textual.widgets import DataTable, Input, Static
 
 from mes.domain.errors import InvalidInput
 from mes.services import plating
+from mes.services.plating import WaferPlating
 from mes.store.tables import Audit, PlatingRecord, Tool
-from mes.tui.metrology import parse_thickness
-from tests.tui.helpers import PLATER, Harness, column, running
+from mes.tui.metrology import metrology_message, parse_thickness
+from tests.tui.conftest import plate
+from tests.tui.helpers import OPERATOR, PLATER, Harness, column, running
 from tests.tui.test_app import modal, select_lot
 from tests.tui.test_wafers import wafers_view
 
@@ -156,3 +158,21 @@ def test_parse_thickness(text: str, value: float) -> None:
 def test_parse_thickness_refuses(text: str) -> None:
     with pytest.raises(InvalidInput, match="thickness"):
         parse_thickness(text)
+
+
+def test_eta_learns_only_from_charges_that_were_measured(plated_line: Engine) -> None:
+    """A run whose wafers' charge was mostly estimated (a long unconfirmed hole) keeps its
+    measurement but does not move η; the message says why."""
+    plate(
+        plated_line,
+        "L002",
+        [WaferPlating("L002-W01", 1, 4236.0, 0.9, 4.95, 5.5, gaps=1, unverified_s=650.0)],
+    )
+    result = plating.record_metrology(plated_line, OPERATOR, "L002", 5.2)
+    assert (result.learned_from, result.eta_before, result.eta_after) == (0, 0.9, 0.9)
+    assert "η not learned" in metrology_message("L002", result)
+    assert tool_eta(plated_line) is None  # still the recipe's
+    assert measured(plated_line)[-1] == 5.2
+    learned = plating.record_metrology(plated_line, OPERATOR, "L001", 5.2)
+    assert learned.learned_from == 2 and learned.eta_after != 0.9
+    assert tool_eta(plated_line) == learned.eta_after

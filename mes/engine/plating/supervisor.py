@@ -9,8 +9,14 @@ the cell voltage stay inside its window, and the bath stay at temperature.
 After a daemon restart (or a takeover by another daemon) the supervisor
 re-attaches: it replays the stored samples to rebuild each wafer's charge, the
 wafers already finished and the excursions seen, then carries on with the tool
-as it finds it. Charge the engine did not see is bridged only where the tool's
-set-point was constant; otherwise the wafer is named for metrology.
+as it finds it.
+
+A hole in a wafer's current samples (a stalled poll, an unreachable tool, a daemon
+restart) is bridged with the tool's programmed current, scaled to the current measured
+at its ends. A hole is verified when both ends were measured on the program (within the
+current band); a wafer whose unverified holes add up to more than MAX_UNVERIFIED_S, or
+that left its cell while no supervisor watched, is named for metrology, and its record
+does not teach η.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from statistics import fmean
 
 import structlog
 
@@ -32,20 +39,18 @@ from drivers.core.plater import (
     PlatingStep,
 )
 from mes.engine.events import Event, excursion_reason, fmt_t
+from mes.engine.plating.program import ToolProgram
 from mes.engine.plating.values import from_stored, published, to_values
 from mes.engine.recorder import RunRecorder
 from mes.services.plating import WaferPlating
 from mes.services.runs import Verdict
-from recipes.faraday import ChargeIntegrator, Gap, current_a, thickness_um
+from recipes.faraday import MAX_UNVERIFIED_S, ChargeIntegrator, current_a, thickness_um
 from recipes.oven import ExcursionAction
 from recipes.plating import PlatingRecipe
 
 log = structlog.get_logger(__name__)
 SETTLED = 0.01  # the set-point is on a step's current (not ramping) within 1 %
 SETTLE_S = 3.0  # s of tool time for the rectifier to follow a new set-point
-# A hole in a wafer's current samples is bridged linearly; one longer than this (s of tool
-# time) across a set-point change leaves the charge unknown: the wafer needs metrology.
-MAX_BRIDGED_S = 30.0
 
 
 @dataclass
@@ -56,6 +61,7 @@ class _Wafer:
     alarm_bits: int = 0
     settled_on: float | None = None  # the step current the set-point sits on
     settled_at: float = 0.0
+    unverified_s: float = 0.0  # tool time of holes bridged without confirmation
 
 
 class PlatingRunSupervisor:
@@ -85,6 +91,7 @@ class PlatingRunSupervisor:
         ]
         # The tool ramps between steps at one rate: the recipe's slowest ramp.
         self.ramp_s = max(s.ramp_s for s in recipe.steps)
+        self.program = ToolProgram(self.steps, self.ramp_s)
         self.active: dict[int, _Wafer] = {}
         self.results: list[WaferPlating] = []
         self.excursions: list[Event] = []
@@ -182,9 +189,6 @@ class PlatingRunSupervisor:
         for cell in snap.cells:
             lost = await self._watch_cell(cell, failing)
             if lost is not None:
-                if self._replaying:
-                    self.failures.append(lost)
-                    continue
                 return await self._end([lost], aborted=True)
         events = [Event("excursion", k, m, t) for k, m in failing.items() if k not in self._failing]
         self._failing = set(failing)
@@ -220,20 +224,30 @@ class PlatingRunSupervisor:
         for cell in snap.cells:
             w = self.active.get(cell.cell)
             if w is not None and (cell.run_id, cell.wafer_id) != (self.run_id, w.wafer_id):
-                # It finished (or was taken out) while nobody watched: its end is unseen.
-                del self.active[cell.cell]
-                self._finish_wafer(w, check=False)
-                self.failures.append(
-                    f"{w.wafer_id}: left cell {cell.cell} while no supervisor watched it "
-                    f"(current seen to {fmt_t(w.charge.last_t_s or 0.0)} of its job); measure it"
-                )
-            if (
-                cell.cell not in self.active
-                and cell.run_id == self.run_id
-                and cell.wafer_id not in self.queue
-                and cell.state is not CellState.IDLE
-            ):
+                self._left_unwatched(w)
+            if cell.cell in self.active or cell.run_id != self.run_id:
+                continue
+            if cell.state is CellState.LOADED and cell.wafer_id in self.queue:
+                # Loaded, never started: back to the queue, fed again like any other.
+                await self.plater.reset(cell.cell)
+            elif cell.wafer_id not in self.queue and cell.state is not CellState.IDLE:
                 await self.plater.reset(cell.cell)  # a wafer of ours already accounted for
+
+    def _left_unwatched(self, w: _Wafer) -> None:
+        """The wafer is no longer in its cell and nobody saw it end: its charge from the
+        last sample seen is estimated from the rest of its program, and it needs metrology."""
+        del self.active[w.cell]
+        seen_to = w.charge.last_t_s or 0.0
+        if seen_to < self.program.end_s:
+            holes = len(w.charge.gaps)
+            w.charge.advance(self.program.end_s, 0.0)
+            if len(w.charge.gaps) == holes:  # too short to be a gap, and still not seen
+                w.unverified_s += self.program.end_s - seen_to
+        self._finish_wafer(w, check=False)
+        self.failures.append(
+            f"{w.wafer_id}: left cell {w.cell} while no supervisor watched it "
+            f"(current seen to {fmt_t(seen_to)} of its job); measure it"
+        )
 
     async def _watch_cell(self, cell: CellSnapshot, failing: dict[str, str]) -> str | None:
         w = self.active.get(cell.cell)
@@ -242,10 +256,16 @@ class PlatingRunSupervisor:
             if w is None:
                 return None
         if cell.run_id != self.run_id or cell.wafer_id != w.wafer_id:
-            return (
-                f"cell {cell.cell} no longer carries {w.wafer_id} of run {self.run_id}: "
-                "tool restarted or reset"
-            )
+            if not self._replaying:
+                return (
+                    f"cell {cell.cell} no longer carries {w.wafer_id} of run {self.run_id}: "
+                    "tool restarted or reset"
+                )
+            # Recorded across an earlier re-attach that found it gone: settle it the same way.
+            self._left_unwatched(w)
+            w = self._adopt(cell)
+            if w is None:
+                return None
         where = f"{w.wafer_id} in cell {cell.cell} at {fmt_t(cell.job_time_s)}"
         new_alarms = cell.alarm_bits & ~w.alarm_bits
         w.alarm_bits = cell.alarm_bits
@@ -273,17 +293,37 @@ class PlatingRunSupervisor:
 
     def _adopt(self, cell: CellSnapshot) -> _Wafer | None:
         """A wafer of this run in a cell the supervisor has not followed: replayed, or
-        loaded by the previous daemon after its last recorded sample."""
+        started by the previous daemon after its last recorded sample."""
         if cell.run_id != self.run_id or cell.wafer_id not in self.queue:
             return None
-        if cell.state not in (CellState.PLATING, CellState.DONE, CellState.FAULT):
-            return None
+        if cell.state in (CellState.IDLE, CellState.LOADED):
+            return None  # not started: _resume puts a loaded one back in the queue
         self.queue.remove(cell.wafer_id)
-        w = _Wafer(cell.wafer_id, cell.cell)
-        if not self._replaying:  # its start was not seen: it counts as a hole from job time 0
-            w.charge.advance(0.0, 0.0)
-        self.active[cell.cell] = w
+        return self._track(cell.wafer_id, cell.cell)
+
+    def _track(self, wafer_id: str, cell: int) -> _Wafer:
+        """Follow a wafer from the start of its job: 0 A at job time 0 (a later first sample
+        leaves a hole from there, bridged by the program like any other)."""
+        w = _Wafer(wafer_id, cell)
+        w.charge = ChargeIntegrator(bridge=lambda t0, i0, t1, i1: self._bridge(w, t0, i0, t1, i1))
+        w.charge.advance(0.0, 0.0)
+        self.active[cell] = w
         return w
+
+    def _bridge(self, w: _Wafer, t0: float, i0: float, t1: float, i1: float) -> float:
+        """Charge across a hole: the programmed charge, scaled by measured / programmed
+        current at its ends; verified when both ends were measured and agree."""
+        ends = [
+            i / p
+            for i, p in ((i0, self.program.current_a(t0)), (i1, self.program.current_a(t1)))
+            if p > 0
+        ]
+        band = self.recipe.bands.current_pct / 100
+        if len(ends) < 2 or abs(ends[0] - ends[1]) > band:
+            w.unverified_s += t1 - t0
+        if not ends:
+            return (i0 + i1) / 2 * (t1 - t0)
+        return self.program.charge_c(t0, t1) * fmean(ends)
 
     def _check_cell(
         self, cell: CellSnapshot, w: _Wafer, where: str, failing: dict[str, str]
@@ -322,16 +362,22 @@ class PlatingRunSupervisor:
         h = thickness_um(q, area, self.eta)
         self.results.append(
             WaferPlating(
-                w.wafer_id, w.cell, q, self.eta, h, thickness_um(q, area, 1.0), len(w.charge.gaps)
+                w.wafer_id,
+                w.cell,
+                q,
+                self.eta,
+                h,
+                thickness_um(q, area, 1.0),
+                len(w.charge.gaps),
+                w.unverified_s,
             )
         )
         if not check:
             return
-        unseen = self._unbridged(w)
-        if unseen is not None:
+        if w.unverified_s > MAX_UNVERIFIED_S:
             self.failures.append(
-                f"{w.wafer_id}: current not seen from {fmt_t(unseen.start_s)} to "
-                f"{fmt_t(unseen.end_s)} of its job, across a set-point change; measure it"
+                f"{w.wafer_id}: current not confirmed for {w.unverified_s:.0f} s of its job "
+                f"(charge {q:.0f} C estimated from the program); measure it"
             )
             return
         tgt = self.recipe.target
@@ -340,19 +386,6 @@ class PlatingRunSupervisor:
                 f"{w.wafer_id}: thickness {h:.2f} µm outside {tgt.thickness_um:g} µm ± "
                 f"{tgt.tolerance_pct:g} % (charge {q:.0f} C, η {self.eta:.3f})"
             )
-
-    def _unbridged(self, w: _Wafer) -> Gap | None:
-        """The first hole too long to bridge that spans a change of the programmed current."""
-        changes, t = [0.0], 0.0
-        for step in self.steps:
-            t += step.duration_s
-            changes.append(t)
-        for gap in w.charge.gaps:
-            if gap.duration_s <= MAX_BRIDGED_S:
-                continue
-            if any(gap.start_s <= c + self.ramp_s and gap.end_s >= c for c in changes):
-                return gap
-        return None
 
     async def _feed(self, cells: tuple[CellSnapshot, ...]) -> None:
         """Load the next wafers into idle cells and start them."""
@@ -367,7 +400,7 @@ class PlatingRunSupervisor:
                 self.queue.insert(0, wafer_id)
                 await self.recorder.alarm(self.run_id, "comm", "load_failed", str(exc), self._t())
                 return
-            self.active[cell.cell] = _Wafer(wafer_id, cell.cell)
+            self._track(wafer_id, cell.cell)
             log.info("wafer_started", wafer=wafer_id, cell=cell.cell)
 
     async def _end(self, reasons: list[str], aborted: bool = False) -> Verdict:

@@ -92,7 +92,7 @@ def _cell(
         return None
     try:
         cell_state = CellState(int(state))
-    except ValueError:
+    except (ValueError, OverflowError):  # not a state, or not even a finite number
         return None
     index = v.get(cell_name(n, "wafer"))
     wafer = wafer_ids[int(index)] if index is not None and 0 <= index < len(wafer_ids) else ""

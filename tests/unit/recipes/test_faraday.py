@@ -158,6 +158,21 @@ class TestChargeIntegrator:
         assert integ.gaps[1].duration_s == 19.0
         assert integ.charge_c == pytest.approx(30.0)
 
+    def test_a_bridge_models_only_the_gaps(self) -> None:
+        """Intervals up to max_gap_s stay trapezoids; a gap takes the bridge's charge."""
+        seen: list[tuple[float, float, float, float]] = []
+
+        def bridge(t0: float, i0: float, t1: float, i1: float) -> float:
+            seen.append((t0, i0, t1, i1))
+            return 100.0
+
+        integ = ChargeIntegrator(max_gap_s=5.0, bridge=bridge)
+        for t, i in [(0.0, 1.0), (1.0, 1.0), (20.0, 3.0), (21.0, 3.0)]:
+            integ.advance(t, i)
+        assert seen == [(1.0, 1.0, 20.0, 3.0)]
+        assert integ.charge_c == pytest.approx(1.0 + 100.0 + 3.0)
+        assert integ.gaps == (Gap(1.0, 20.0),)
+
     def test_repeated_time_replaces_the_current(self) -> None:
         """A step: the second sample at t = 10 sets the current from there on."""
         integ = ChargeIntegrator()
