@@ -17,15 +17,14 @@ from drivers.core.errors import DriverError
 from drivers.core.oven import Oven
 from drivers.core.plater import Plater
 from drivers.core.press import MoldingPress
+from mes.daemon import idle
 from mes.daemon.config import LineConfig
 from mes.daemon.ingest import SampleBuffer
 from mes.daemon.recorder import LeaseLost, ServiceRecorder
 from mes.daemon.tools import build_oven, build_plater, build_press
 from mes.engine.oven.supervisor import OvenRunSupervisor, SupervisorSettings
-from mes.engine.oven.values import to_values as oven_values
 from mes.engine.plating.supervisor import PlatingRunSupervisor
 from mes.engine.press.supervisor import PressRunSupervisor
-from mes.engine.press.supervisor import to_values as press_values
 from mes.services import lots, plating, runs, tools
 from mes.services.runs import RunTicket
 from recipes.loader import parse_oven_recipe
@@ -69,6 +68,7 @@ class Daemon:
         self._lease_until = 0.0
         self._suspended: set[str] = set()  # held tools whose run supervision let go (stale lease)
         self.runs: dict[str, asyncio.Task[None]] = {}  # tool id → its supervising task
+        self._idle_alarms: dict[str, set[str]] = {}  # tool id → its alarm codes seen while idle
         self._stop = asyncio.Event()
         self._next_qtime_check = 0.0
 
@@ -257,35 +257,42 @@ class Daemon:
             await self.buffer.flush()
 
     async def _idle_monitor(self) -> None:
-        """Poll tools without a run so operators see live values and online state."""
+        """Poll tools without a run: live values and online state for operators, and the
+        tool's own alarms, each raised once while it lasts (it takes the tool down)."""
         while True:
             for tool_id in self.tool_ids:
                 if tool_id in self.runs or not self.holds(tool_id):
                     continue
                 try:
-                    values = await self._idle_values(tool_id)
-                    await asyncio.to_thread(
-                        tools.publish_values, self.engine, tool_id, True, values
-                    )
+                    reading = await self._idle_read(tool_id)
                 except DriverError:
                     await asyncio.to_thread(tools.publish_values, self.engine, tool_id, False, {})
+                    continue
+                await asyncio.to_thread(
+                    tools.publish_values, self.engine, tool_id, True, reading.values
+                )
+                seen = self._idle_alarms.get(tool_id, set())
+                for code in sorted(reading.alarms.keys() - seen):
+                    message = f"{tool_id} reports {reading.alarms[code]} while idle"
+                    log.warning("idle_tool_alarm", tool_id=tool_id, code=code)
+                    await asyncio.to_thread(
+                        runs.record_alarm,
+                        self.engine,
+                        self.actor,
+                        tool_id=tool_id,
+                        kind="tool",
+                        code=code,
+                        message=message,
+                    )
+                self._idle_alarms[tool_id] = set(reading.alarms)
             await asyncio.sleep(self.config.daemon.idle_poll_interval_s)
 
-    async def _idle_values(self, tool_id: str) -> dict[str, float | None]:
+    async def _idle_read(self, tool_id: str) -> idle.IdleReading:
         if tool_id in self.ovens:
-            snap = await self.ovens[tool_id].read()
-            return oven_values(snap) | {"t_program": snap.program_time_s}
+            return idle.oven_reading(await self.ovens[tool_id].read())
         if tool_id in self.platers:
-            p = await self.platers[tool_id].read()
-            values: dict[str, float | None] = {
-                "bath_temp_c": p.bath_temp_c,
-                "bath_ah": p.bath_amp_hours,
-            }
-            for c in p.cells:
-                values[f"cell{c.cell}_current_a"] = c.current_a
-            return values
-        press = await self.presses[tool_id].read()
-        return press_values(press) | {"t_program": press.job_time_s}
+            return idle.plater_reading(await self.platers[tool_id].read())
+        return idle.press_reading(await self.presses[tool_id].read())
 
 
 def _end_stalled_transactions(engine: Engine, after_s: float) -> None:

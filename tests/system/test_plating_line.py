@@ -290,3 +290,36 @@ class TestPlatingRestart:
         for seen in ("L7-W03", "L7-W04"):
             assert seen not in reason, reason
         assert len(plating.records_of(plate_line, "L7")) == 4
+
+
+async def test_a_tool_alarm_while_idle_takes_the_tool_down(
+    plate_line: Engine,
+    plater: PlaterSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The bath overheats with no run on the tool: the daemon raises the tool's alarm once,
+    the tool goes unscheduled down and refuses lots until someone sets it back."""
+    d = await start_daemon(plate_line, plater, tmp_path, monkeypatch)
+    try:
+        plater.inject("bath_overtemp")
+        await wait_for(
+            lambda: any(a.code == "bath_overtemp" for a in reads.alarms(plate_line)),
+            what="the idle alarm",
+        )
+        tool = next(t for t in reads.tools(plate_line) if t.id == "PLATER-01")
+        assert tool.e10_state == "unscheduled_down"
+        await asyncio.sleep(1.0)  # more idle polls: the alarm is not raised again
+        alarms = [a for a in reads.alarms(plate_line) if a.code == "bath_overtemp"]
+        assert len(alarms) == 1 and alarms[0].kind == "tool" and alarms[0].run_id is None
+        assert "PLATER-01 reports bath over temperature while idle" in alarms[0].message
+        lots.create(plate_line, "op1", "L8", "plate-only", 1)
+        lots.track_in(plate_line, "op1", "L8")
+        lots.track_out(plate_line, "op1", "L8")
+        with pytest.raises(InvalidState, match="unscheduled_down"):
+            lots.track_in(plate_line, "op1", "L8", "PLATER-01")
+        plater.clear("bath_overtemp")
+        tools.set_state(plate_line, "eng1", "PLATER-01", "standby", "bath cooled, checked")
+        assert lots.track_in(plate_line, "op1", "L8", "PLATER-01").run_id is not None
+    finally:
+        await d.stop()
