@@ -7,13 +7,13 @@ from pathlib import Path
 
 from mes.cli.common import EXIT_OK, CliError, actor_from, emit, engine_from, table
 from mes.domain.diemap import parse_bin_map, parse_die_map
-from mes.services import diemaps, genealogy, ledger
+from mes.services import diemaps, genealogy, ledger, plating
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("wafer", help="wafers: ledger, history, scrap, die/bin maps, trace")
     wsub = p.add_subparsers(dest="wafer_cmd", required=True)
-    w = wsub.add_parser("show", help="every thermal step of one wafer: α, Tg, time above Tg")
+    w = wsub.add_parser("show", help="one wafer's process record: thermal steps (α, Tg), platings")
     w.add_argument("wafer_id")
     h = wsub.add_parser("history", help="the wafer's lots, events and die sources")
     h.add_argument("wafer_id")
@@ -128,11 +128,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def show(args: argparse.Namespace) -> None:
+    """The wafer's record of process: every thermal step (α, Tg) and every plating."""
     engine = engine_from(args)
     genealogy.wafer_trace(engine, args.wafer_id)  # NotFound for an unknown wafer
-    rows = ledger.history(engine, args.wafer_id)
-    emit(
-        args,
+    thermal = ledger.history(engine, args.wafer_id)
+    plated = plating.records_of_wafer(engine, args.wafer_id)
+    parts = [
         table(
             [
                 "step",
@@ -157,10 +158,38 @@ def show(args: argparse.Namespace) -> None:
                     f"{e.peak_c:.1f}",
                     str(e.gaps),
                 ]
-                for e in rows
+                for e in thermal
             ],
         )
-        if rows
-        else f"wafer {args.wafer_id}: no thermal history yet",
-        [e.model_dump() for e in rows],
+        if thermal
+        else f"wafer {args.wafer_id}: no thermal history yet"
+    ]
+    if plated:
+        parts.append(
+            table(
+                ["step", "run", "cell", "charge C", "η", "thickness µm", "measured µm", "gaps"],
+                [
+                    [
+                        r.step,
+                        str(r.run_id),
+                        str(r.cell),
+                        f"{r.charge_c:.1f}",
+                        f"{r.eta:.3f}",
+                        f"{r.thickness_um:.2f}",
+                        "" if r.measured_um is None else f"{r.measured_um:.2f}",
+                        str(r.gaps)
+                        + (f" ({r.unverified_s:.0f} s unconfirmed)" if r.unverified_s else ""),
+                    ]
+                    for r in plated
+                ],
+            )
+        )
+    emit(
+        args,
+        "\n\n".join(parts),
+        {
+            "wafer": args.wafer_id,
+            "thermal": [e.model_dump() for e in thermal],
+            "plating": [r.model_dump() for r in plated],
+        },
     )

@@ -224,3 +224,15 @@ def records_of(engine: Engine, lot_id: str) -> list[PlatingRecord]:
                 .order_by(col(PlatingRecord.id))
             )
         )
+
+
+def records_of_wafer(engine: Engine, wafer_id: str) -> list[PlatingRecord]:
+    """Every plating of one wafer, whatever lot it was in, oldest first."""
+    with transaction(engine) as s:
+        return list(
+            s.exec(
+                select(PlatingRecord)
+                .where(PlatingRecord.wafer_id == wafer_id)
+                .order_by(col(PlatingRecord.id))
+            )
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,10 @@ def route_line(line: Engine) -> Engine:
 
 
 async def test_lot_walks_info_wmcm_with_two_rdl_layers(
-    route_line: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    route_line: Engine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """Every step in order; each wafer ends with its mold/PMC/PI cures and both plated layers."""
     if route_line.dialect.name != "sqlite":
@@ -145,3 +149,15 @@ async def test_lot_walks_info_wmcm_with_two_rdl_layers(
         ("W1-W02", "RDL2.PLATE"),
     ]
     assert all(4.6 <= p.thickness_um <= 5.4 for p in plated)
+    # One wafer's complete record, as `pkgline wafer show` prints it (JSON).
+    capsys.readouterr()
+    assert cli("op1", "--json", "wafer", "show", "W1-W02") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [e["step"] for e in shown["thermal"]] == [
+        "MOLD",
+        "PMC",
+        "RDL1.PI_CURE",
+        "RDL2.PI_CURE",
+    ]
+    assert [p["step"] for p in shown["plating"]] == ["RDL1.PLATE", "RDL2.PLATE"]
+    assert {p["wafer_id"] for p in shown["plating"]} == {"W1-W02"}
