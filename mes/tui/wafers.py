@@ -3,7 +3,8 @@
 The upper table lists the lot's wafers with their latest α and Tg; Enter shows the ledger of
 the wafer under the cursor (every thermal step it went through) in the table below, and, for
 a lot with plating records, the wafer's plating steps (charge, η, computed and measured Cu
-thickness) in the bottom table. `h` holds the wafer under the cursor alone (the rest of
+thickness) in the bottom table, and its die map (bins of the dies placed on it) beside the
+ledger. `h` holds the wafer under the cursor alone (the rest of
 the lot goes on); the Hold column shows the codes of the holds in force on each wafer.
 """
 
@@ -19,13 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from mes.domain.errors import DomainError
 from mes.domain.holds import split_code
-from mes.services import holds, ledger, plating
+from mes.services import diemaps, holds, ledger, plating
 from mes.services.ledger import WaferCure
 from mes.services.lookup import hold_wafers
 from mes.store.tables import CureEntry, PlatingRecord
@@ -155,10 +156,25 @@ def _lot_view(engine: Engine, lot_id: str) -> LotView:
 
 def _wafer_view(
     engine: Engine, lot_id: str, wafer_id: str
-) -> tuple[list[CureEntry], list[PlatingRecord]]:
-    """Blocking: one wafer's thermal ledger and plating records."""
-    records = plating.records_of(engine, lot_id)
-    return ledger.history(engine, wafer_id), [r for r in records if r.wafer_id == wafer_id]
+) -> tuple[list[CureEntry], list[PlatingRecord], diemaps.WaferMap]:
+    """Blocking: one wafer's thermal ledger, plating records and die map."""
+    return (
+        ledger.history(engine, wafer_id),
+        plating.records_of_wafer(engine, wafer_id),
+        diemaps.wafer_map(engine, wafer_id),
+    )
+
+
+def map_text(m: diemaps.WaferMap) -> str:
+    """The die map as drawn by `pkgline wafer map`, and a legend of its bins."""
+    if not m.dies:
+        return "no die map"
+    bins: dict[str, int] = {}
+    for d in m.dies:
+        key = "untested" if d.bin is None else f"bin {d.bin}"
+        bins[key] = bins.get(key, 0) + 1
+    legend = " · ".join(f"{k} ×{n}" for k, n in sorted(bins.items()))
+    return f"{m.render()}\n\n{len(m.dies)} dies: {legend}\n'.' placed, untested"
 
 
 class WafersScreen(ModalScreen[None]):
@@ -185,13 +201,16 @@ class WafersScreen(ModalScreen[None]):
         with Vertical(id="wafer-view") as view:
             view.border_title = f"Wafers · lot {self.lot_id}"
             yield WafersTable(id="wafer-table")
-            yield LedgerTable(id="ledger-table")
+            with Horizontal(id="wafer-detail"):
+                yield LedgerTable(id="ledger-table")
+                yield Static("", id="wafer-map", markup=False)
             yield PlatingTable(id="plating-table")
             yield Static("", id="wafer-error", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(LedgerTable).border_title = "Ledger · Enter on a wafer"
+        self.query_one("#wafer-map", Static).border_title = "Die map"
         plated = self.query_one(PlatingTable)
         plated.border_title = "Plating · Enter on a wafer"
         plated.display = False  # shown once the lot turns out to have plating records
@@ -257,7 +276,7 @@ class WafersScreen(ModalScreen[None]):
     async def _load_ledger(self, wafer_id: str) -> None:
         table = self.query_one(LedgerTable)
         try:
-            entries, records = await asyncio.to_thread(
+            entries, records, die_map = await asyncio.to_thread(
                 _wafer_view, self.engine, self.lot_id, wafer_id
             )
         except (SQLAlchemyError, DomainError) as exc:
@@ -269,6 +288,9 @@ class WafersScreen(ModalScreen[None]):
         n = len(entries)
         steps = f"{n} thermal step{'s' * (n != 1)}" if entries else "never cured"
         table.border_title = f"Ledger · {wafer_id} · {steps}"
+        shown_map = self.query_one("#wafer-map", Static)
+        shown_map.update(map_text(die_map))
+        shown_map.border_title = f"Die map · {wafer_id}"
         plated = self.query_one(PlatingTable)
         plated.show(records)
         n = len(records)

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
-from mes.services import holds, ledger, reads
+from mes.domain.diemap import DieBin, DiePlacement
+from mes.services import diemaps, holds, ledger, reads
 from mes.services.lookup import hold_wafers
 from mes.tui.wafers import WafersScreen
-from tests.tui.helpers import Harness, cells, column, running
+from tests.tui.helpers import OPERATOR, Harness, cells, column, running
 from tests.tui.test_app import select_lot
 
 
@@ -190,3 +191,23 @@ class TestWaferHold:
             "scratch at the notch",
             ["L002-W02"],
         )
+
+
+class TestDieMap:
+    async def test_enter_shows_the_wafers_die_map_with_its_bins(self, demo_line: Engine) -> None:
+        """Beside the ledger: the wafer's dies as `pkgline wafer map` draws them, bins
+        counted; a wafer with no die map says so."""
+        placed = [DiePlacement("L001-W01", x, y, "KGD-07") for y in range(2) for x in range(3)]
+        diemaps.record_die_map(demo_line, OPERATOR, placed)
+        bins = [DieBin("L001-W01", x, 0, 1 if x else 3) for x in range(3)]
+        diemaps.record_bin_map(demo_line, OPERATOR, bins)
+        async with running(demo_line) as h:
+            await select_lot(h, "L001")
+            await h.press("w", "enter")
+            shown = wafers_view(h).query_one("#wafer-map", Static)
+            assert str(shown.content) == (
+                "311\n...\n\n6 dies: bin 1 ×2 · bin 3 ×1 · untested ×3\n'.' placed, untested"
+            )
+            assert shown.border_title == "Die map · L001-W01"
+            await h.press("down", "enter")
+            assert str(shown.content) == "no die map"
