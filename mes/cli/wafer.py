@@ -48,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
         t = genealogy.wafer_trace(engine, args.wafer_id)
         lines = [
             f"wafer {t.wafer.id}  slot {t.wafer.slot}  status {t.wafer.status}"
-            + (f" ({t.wafer.scrap_reason})" if t.wafer.scrap_reason else ""),
+            + (f" ({t.wafer.scrap_reason})" if t.wafer.scrap_reason else "")
+            + (f"  {t.where}" if t.where else ""),
+            "holds: " + ("; ".join(t.holds) or "none"),
             "lots: " + " → ".join(t.lots),
             "die sources: "
             + (", ".join(f"{k} ({v} dies)" for k, v in t.die_sources.items()) or "no die map"),
@@ -73,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
             "\n".join(lines),
             {
                 "wafer": t.wafer.model_dump(),
+                "where": t.where,
+                "holds": list(t.holds),
                 "lots": t.lots,
                 "die_sources": t.die_sources,
                 "events": [e.model_dump() for e in t.events],

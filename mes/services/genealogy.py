@@ -332,6 +332,8 @@ class WaferTrace:
     lots: list[str]  # every lot it has been in, first to last
     events: list[WaferEvent]
     die_sources: dict[str, int]  # device wafer → dies placed on this wafer
+    where: str = ""  # its lot, the lot's step and status now ('' once scrapped)
+    holds: tuple[str, ...] = ()  # '[code] reason' of each hold in force on it or its lot
 
 
 def wafer_trace(engine: Engine, wafer_id: str) -> WaferTrace:
@@ -353,7 +355,17 @@ def wafer_trace(engine: Engine, wafer_id: str) -> WaferTrace:
             own + history.moves(s, _segments(own, wafer.lot_id), wafer_id),
             key=lambda e: as_utc(e.ts),
         )
-        return WaferTrace(wafer, lots, events, die_sources(s, wafer_id))
+        where, held = "", []
+        if wafer.status == "active":
+            lot = get_lot(s, wafer.lot_id)
+            step = load_route(s, lot.route).step(lot.step_index).name
+            where = f"in lot {lot.id} at {step} ({lot.status})"
+            for h in active_holds(s, lot.id):
+                named = hold_wafers(h)
+                if named is None or wafer_id in named:
+                    scope = "lot" if named is None else "wafer"
+                    held.append(f"[{h.code}] {h.reason} ({scope} hold)")
+        return WaferTrace(wafer, lots, events, die_sources(s, wafer_id), where, tuple(held))
 
 
 def _segments(events: list[WaferEvent], now_in: str) -> list[tuple[str, datetime, datetime | None]]:

@@ -128,6 +128,14 @@ class TestWaferVerbs:
         assert main([*cli.db, "wafer", "history", "L1-W03"]) == 0
         out = capsys.readouterr().out
         assert "lots: L1 → L1.1 → L1" in out and "DW-0 (1 dies), DW-1 (1 dies)" in out
+        assert "status active  in lot L1 at MOLD (waiting)" in out and "holds: none" in out
+        hold = ["lot", "hold", "L1", "--wafer", "3", "--code", "quality", "--reason", "void"]
+        assert cli("op1", *hold) == 0
+        capsys.readouterr()
+        assert main([*cli.db, "wafer", "history", "L1-W03"]) == 0
+        assert "holds: [quality] void (wafer hold)" in capsys.readouterr().out
+        assert main([*cli.db, "wafer", "history", "L1-W01"]) == 0
+        assert "holds: none" in capsys.readouterr().out
         assert main([*cli.db, "lot", "genealogy", "L1.1"]) == 0
         out = capsys.readouterr().out
         assert "split" in out and "L1 → L1.1" in out and "merge" in out
