@@ -28,6 +28,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     bm.add_argument("file", type=Path)
     mp = wsub.add_parser("map", help="draw the wafer's die map with its bins")
     mp.add_argument("wafer_id")
+    mp.add_argument(
+        "--e142",
+        metavar="FILE",
+        type=Path,
+        help="write the bin map as a SEMI E142 substrate map (XML) to FILE ('-': stdout)",
+    )
     tr = wsub.add_parser("trace", help="where the dies of a device wafer went")
     tr.add_argument("source_wafer")
 
@@ -35,6 +41,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _read(path: Path) -> str:
     try:
         return path.read_text()
+    except OSError as exc:
+        raise CliError(f"{path}: {exc.strerror}") from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror}") from None
 
@@ -104,6 +117,13 @@ def run(args: argparse.Namespace) -> int:
             ),
             {w: dict(c) for w, c in summary.items()},
         )
+    elif cmd == "map" and args.e142 is not None:
+        xml = diemaps.e142_map(engine, args.wafer_id)
+        if str(args.e142) == "-":
+            print(xml, end="")
+        else:
+            _write(args.e142, xml)
+            emit(args, f"wrote {args.e142}: E142 substrate map of {args.wafer_id}", {})
     elif cmd == "map":
         m = diemaps.wafer_map(engine, args.wafer_id)
         emit(args, m.render(), [d.model_dump() for d in m.dies])

@@ -13,7 +13,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mes.domain.diemap import DieBin, DiePlacement
-from mes.domain.errors import InvalidInput, InvalidState
+from mes.domain.e142 import MapDie, substrate_map
+from mes.domain.errors import InvalidInput, InvalidState, NotFound
 from mes.domain.roles import Permission
 from mes.services import audit, history
 from mes.services.auth import authorize
@@ -182,3 +183,15 @@ def source_trace(engine: Engine, source_wafer: str) -> list[SourceUse]:
                 )
             )
         return out
+
+
+def e142_map(engine: Engine, wafer_id: str) -> str:
+    """The wafer's bin map as a SEMI E142 substrate map document (mes.domain.e142)."""
+    with transaction(engine) as s:
+        wafer = s.get(Wafer, wafer_id)
+        if wafer is None:
+            raise NotFound(f"wafer {wafer_id!r} does not exist")
+        dies = s.exec(select(WaferDie).where(WaferDie.wafer_id == wafer_id))
+        return substrate_map(
+            wafer.id, wafer.lot_id, wafer.slot, [MapDie(d.x, d.y, d.bin) for d in dies]
+        )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from mes.cli.main import main
+from mes.domain import e142
 from tests.helpers import Cli
 
 REPO = Path(__file__).resolve().parents[3]
@@ -141,6 +143,29 @@ class TestWaferVerbs:
         assert "split" in out and "L1 → L1.1" in out and "merge" in out
         assert main([*cli.db, "wafer", "trace", "DW-1"]) == 0
         assert capsys.readouterr().out.count("L1-W0") == 3
+
+    def test_e142_export(
+        self, cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`wafer map --e142 FILE` writes the bin map as E142 XML; a wafer without a die map
+        or an unwritable file is a clear error."""
+        assert cli("eng1", "route", "import", str(REPO / "deploy/routes/fowlp-cure.toml")) == 0
+        assert cli("op1", "lot", "create", "L1", "--route", "fowlp-cure", "--wafers", "2") == 0
+        dies = tmp_path / "dies.csv"
+        dies.write_text("wafer,x,y,source_wafer\nL1-W01,0,0,DW\nL1-W01,1,0,DW\n")
+        bins = tmp_path / "bins.csv"
+        bins.write_text("wafer,x,y,bin\nL1-W01,0,0,1\nL1-W01,1,0,7\n")
+        assert cli("op1", "wafer", "diemap", str(dies)) == 0
+        assert cli("op1", "wafer", "binmap", str(bins)) == 0
+        out = tmp_path / "L1-W01.xml"
+        assert main([*cli.db, "wafer", "map", "L1-W01", "--e142", str(out)]) == 0
+        codes = ET.parse(out).getroot().find(".//e:BinCode", {"e": e142.NAMESPACE})
+        assert codes is not None and codes.text == "001007"
+        capsys.readouterr()
+        assert main([*cli.db, "wafer", "map", "L1-W02", "--e142", "-"]) == 2
+        assert "L1-W02 has no die map to export" in capsys.readouterr().err
+        assert main([*cli.db, "wafer", "map", "L1-W01", "--e142", str(tmp_path / "no/x.xml")]) == 2
+        assert "No such file or directory" in capsys.readouterr().err
 
     def test_bad_die_map_file_changes_nothing(
         self, cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
