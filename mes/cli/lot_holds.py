@@ -69,7 +69,7 @@ def genealogy_verb(args: argparse.Namespace, engine: Engine, actor: str) -> None
         tree = genealogy.lot_tree(engine, args.lot_id)
         rows = [
             [
-                "before" if link in tree.ancestors else "after",
+                "before" if link in tree.ancestors and link not in tree.descendants else "after",
                 f"{link.at:%Y-%m-%d %H:%M}",
                 link.kind,
                 f"{link.from_lot} → {link.to_lot}",
@@ -77,7 +77,7 @@ def genealogy_verb(args: argparse.Namespace, engine: Engine, actor: str) -> None
                 ", ".join(json.loads(link.wafer_ids_json)),
                 link.reason,
             ]
-            for link in [*reversed(tree.ancestors), *tree.descendants]
+            for link in tree.links
         ]
         emit(
             args,

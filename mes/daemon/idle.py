@@ -6,11 +6,17 @@ down (`services.tools.down_on_alarm`, SEMI E10: an unplanned failure) until some
 looked. Only alarms about the tool itself count here: an oven's open door is loading, a
 press's short fill or pressure loss belongs to a cycle, a plater's contact failure to a
 wafer; during a run the run's own supervision judges every alarm.
+
+Each alarm is raised once while it lasts (`AlarmMemory`): a person who looked may set the
+tool back to standby while a latched alarm is still on. An alarm must stay clear for
+CLEAR_S before its return counts as new (a flapping N2 switch raises it once), and the
+memory of a tool is dropped while a run is on it or its lease is elsewhere, so an alarm
+still on afterwards (or found by a daemon that just took the tool) is raised again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drivers.core.oven import OvenAlarm, OvenSnapshot
 from drivers.core.plater import PlaterAlarm, PlaterSnapshot
@@ -26,6 +32,29 @@ OVEN_DOWN = (
     OvenAlarm.OVERTEMP,
 )
 PRESS_DOWN = (PressAlarm.PLATEN_HEATER,)
+CLEAR_S = 60.0  # s an alarm must stay clear before it counts as new when it returns
+
+
+@dataclass
+class AlarmMemory:
+    """Which idle alarms of each tool were raised, and when each was last seen on."""
+
+    clear_s: float = CLEAR_S
+    _seen: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def new(self, tool_id: str, active: set[str], now: float) -> list[str]:
+        """The codes in `active` to raise now; remembers all of `active` as seen at `now`."""
+        seen = self._seen.setdefault(tool_id, {})
+        for code in [c for c, t in seen.items() if c not in active and now - t >= self.clear_s]:
+            del seen[code]
+        fresh = sorted(active - seen.keys())
+        for code in active:
+            seen[code] = now
+        return fresh
+
+    def forget(self, tool_id: str) -> None:
+        """A run on the tool, or its lease elsewhere: its alarms will be raised afresh."""
+        self._seen.pop(tool_id, None)
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ class Daemon:
         self._lease_until = 0.0
         self._suspended: set[str] = set()  # held tools whose run supervision let go (stale lease)
         self.runs: dict[str, asyncio.Task[None]] = {}  # tool id → its supervising task
-        self._idle_alarms: dict[str, set[str]] = {}  # tool id → its alarm codes seen while idle
+        self._idle_alarms = idle.AlarmMemory()  # each idle tool's alarms already raised
         self._stop = asyncio.Event()
         self._next_qtime_check = 0.0
 
@@ -258,34 +258,41 @@ class Daemon:
 
     async def _idle_monitor(self) -> None:
         """Poll tools without a run: live values and online state for operators, and the
-        tool's own alarms, each raised once while it lasts (it takes the tool down)."""
+        tool's own alarms (mes.daemon.idle: raised once while they last; one takes the
+        tool down). A database error is logged and the next poll tries again."""
         while True:
             for tool_id in self.tool_ids:
                 if tool_id in self.runs or not self.holds(tool_id):
+                    self._idle_alarms.forget(tool_id)
                     continue
                 try:
-                    reading = await self._idle_read(tool_id)
-                except DriverError:
-                    await asyncio.to_thread(tools.publish_values, self.engine, tool_id, False, {})
-                    continue
-                await asyncio.to_thread(
-                    tools.publish_values, self.engine, tool_id, True, reading.values
-                )
-                seen = self._idle_alarms.get(tool_id, set())
-                for code in sorted(reading.alarms.keys() - seen):
-                    message = f"{tool_id} reports {reading.alarms[code]} while idle"
-                    log.warning("idle_tool_alarm", tool_id=tool_id, code=code)
-                    await asyncio.to_thread(
-                        runs.record_alarm,
-                        self.engine,
-                        self.actor,
-                        tool_id=tool_id,
-                        kind="tool",
-                        code=code,
-                        message=message,
-                    )
-                self._idle_alarms[tool_id] = set(reading.alarms)
+                    await self._idle_poll(tool_id)
+                except SQLAlchemyError as exc:
+                    log.warning("idle_poll_failed", tool_id=tool_id, error=str(exc))
             await asyncio.sleep(self.config.daemon.idle_poll_interval_s)
+
+    async def _idle_poll(self, tool_id: str) -> None:
+        try:
+            reading = await self._idle_read(tool_id)
+        except DriverError:
+            await asyncio.to_thread(tools.publish_values, self.engine, tool_id, False, {})
+            return
+        await asyncio.to_thread(tools.publish_values, self.engine, tool_id, True, reading.values)
+        fresh = self._idle_alarms.new(tool_id, set(reading.alarms), time.monotonic())
+        for code in fresh:
+            if tool_id in self.runs or not self.holds(tool_id):
+                self._idle_alarms.forget(tool_id)  # a run or another daemon took it meanwhile
+                return
+            log.warning("idle_tool_alarm", tool_id=tool_id, code=code)
+            await asyncio.to_thread(
+                runs.record_alarm,
+                self.engine,
+                self.actor,
+                tool_id=tool_id,
+                kind="tool",
+                code=code,
+                message=f"{tool_id} reports {reading.alarms[code]} while idle",
+            )
 
     async def _idle_read(self, tool_id: str) -> idle.IdleReading:
         if tool_id in self.ovens:

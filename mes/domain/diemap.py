@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from mes.domain.errors import InvalidInput
 
 MAX_INDEX = 999  # die positions per axis on a 300 mm panel or wafer
-MAX_BIN = 255
+MAX_BIN = 253  # 254 and 255 mean 'untested' and 'no die' in an E142 bin code map
 DIE_COLUMNS = ("wafer", "x", "y", "source_wafer")
 BIN_COLUMNS = ("wafer", "x", "y", "bin")
 

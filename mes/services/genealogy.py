@@ -299,6 +299,13 @@ class LotTree:
     ancestors: list[LotLink]  # links into this lot, nearest first, back to the first lot
     descendants: list[LotLink]  # links out of this lot, then out of those lots
 
+    @property
+    def links(self) -> list[LotLink]:
+        """Every link once, oldest first (a lot split and merged back has its links on
+        both sides)."""
+        unique = {link.id: link for link in [*self.ancestors, *self.descendants]}
+        return [unique[k] for k in sorted(k for k in unique if k is not None)]
+
 
 def lot_tree(engine: Engine, lot_id: str) -> LotTree:
     """Every split and merge that led to this lot, and every one that came after it."""

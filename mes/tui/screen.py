@@ -17,10 +17,17 @@ from textual.worker import Worker
 
 from mes.domain.errors import DomainError
 from mes.domain.holds import split_code
+from mes.services import genealogy, plating
 from mes.services import lots as lot_tx
-from mes.services import plating
 from mes.services.reads import LotRow
 from mes.tui.data import Snapshot, load_snapshot
+from mes.tui.genealogy import (
+    MERGE_EXAMPLE,
+    SPLIT_EXAMPLE,
+    GenealogyScreen,
+    parse_merge,
+    parse_split,
+)
 from mes.tui.metrology import EXAMPLE, metrology_detail, metrology_message, parse_thickness
 from mes.tui.modals import ActionModal
 from mes.tui.tables import AlarmsTable, LotsTable, ToolsTable
@@ -38,8 +45,11 @@ class MainScreen(Screen[None]):
         Binding("r", "release", "Release"),
         Binding("m", "metrology", "Metrology"),
         Binding("w", "wafers", "Wafers"),
+        Binding("s", "split", "Split"),
+        Binding("j", "merge", "Merge"),
+        Binding("g", "genealogy", "Genealogy"),
         Binding("tab", "app.focus_next", "Next table"),
-        Binding("shift+tab", "app.focus_previous", "Prev table"),
+        Binding("shift+tab", "app.focus_previous", "Prev table", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -278,7 +288,57 @@ class MainScreen(Screen[None]):
             )
         )
 
+    def action_split(self) -> None:
+        lot = self._selected_lot()
+        if lot is None:
+            return
+
+        def submit(text: str) -> str:
+            wafers, reason = parse_split(text)
+            child = genealogy.split(self.engine, self.actor, lot.id, wafers, reason)
+            return f"{lot.id} split: {child.wafers} wafer(s) now in lot {child.id}"
+
+        self._ask(
+            ActionModal(
+                "Split lot",
+                f"Move some wafers of lot {lot.id} ({lot.wafers} wafers, {lot.step}) into a "
+                "new lot at the same step; its holds on them go with them.",
+                "Wafers: reason",
+                submit,
+                placeholder=SPLIT_EXAMPLE,
+            )
+        )
+
+    def action_merge(self) -> None:
+        lot = self._selected_lot()
+        if lot is None:
+            return
+
+        def submit(text: str) -> str:
+            source, reason = parse_merge(text)
+            merged = genealogy.merge(self.engine, self.actor, lot.id, source, reason)
+            return f"lot {source} merged into {merged.id} ({merged.wafers} wafers)"
+
+        others = [x.id for x in self.snapshot.lots if x.id != lot.id] if self.snapshot else []
+        self._ask(
+            ActionModal(
+                "Merge lots",
+                f"Bring every wafer of another lot back into lot {lot.id} ({lot.step}): same "
+                "route and step, neither on hold.",
+                "Lot: reason",
+                submit,
+                placeholder=MERGE_EXAMPLE,
+                suggestions=[f"{x}: " for x in others],
+            )
+        )
+
     # -- views ------------------------------------------------------------------------------
+
+    def action_genealogy(self) -> None:
+        """Splits and merges before and after the lot under the cursor."""
+        lot = self._selected_lot()
+        if lot is not None:
+            self.app.push_screen(GenealogyScreen(self.engine, lot.id))
 
     def action_wafers(self) -> None:
         """The wafers of the lot under the cursor, with their cure state."""

@@ -11,6 +11,7 @@ the lot goes on); the Hold column shows the codes of the holds in force on each 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Sequence
 from typing import ClassVar
 
@@ -145,13 +146,15 @@ LotView = tuple[list[WaferCure], list[PlatingRecord], dict[str, list[str]]]
 
 
 def _lot_view(engine: Engine, lot_id: str) -> LotView:
-    """Blocking: the lot's wafers with their cure state, its plating records, and the codes
-    of the wafer holds in force by wafer."""
+    """Blocking: the lot's wafers with their cure state, its plating records, and by wafer
+    the codes of the holds in force on it ('(lot)': a hold of the whole lot)."""
+    wafers = ledger.cure_states(engine, lot_id)
     held: dict[str, list[str]] = {}
     for h in holds.active_holds_of(engine, lot_id):
-        for wafer_id in hold_wafers(h) or []:
-            held.setdefault(wafer_id, []).append(h.code)
-    return ledger.cure_states(engine, lot_id), plating.records_of(engine, lot_id), held
+        named = hold_wafers(h)
+        for wafer_id in named if named is not None else [w.wafer_id for w in wafers]:
+            held.setdefault(wafer_id, []).append(h.code if named is not None else f"{h.code} (lot)")
+    return wafers, plating.records_of(engine, lot_id), held
 
 
 def _wafer_view(
@@ -169,11 +172,12 @@ def map_text(m: diemaps.WaferMap) -> str:
     """The die map as drawn by `pkgline wafer map`, and a legend of its bins."""
     if not m.dies:
         return "no die map"
-    bins: dict[str, int] = {}
-    for d in m.dies:
-        key = "untested" if d.bin is None else f"bin {d.bin}"
-        bins[key] = bins.get(key, 0) + 1
-    legend = " · ".join(f"{k} ×{n}" for k, n in sorted(bins.items()))
+    counts = Counter(d.bin for d in m.dies)
+    tested = sorted(b for b in counts if b is not None)
+    parts = [f"bin {b} ×{counts[b]}" for b in tested]
+    if None in counts:
+        parts.append(f"untested ×{counts[None]}")
+    legend = " · ".join(parts)
     return f"{m.render()}\n\n{len(m.dies)} dies: {legend}\n'.' placed, untested"
 
 

@@ -33,12 +33,13 @@ def to_oven_step(engine: Engine, lot_id: str) -> None:
 
 
 async def settle(pilot: Pilot[None]) -> None:
-    """Wait until no worker runs, four polls in a row (a read may start another read)."""
+    """Wait until no worker runs, eight polls in a row: a read may start another read
+    through `call_later`, which a loaded machine may run some tens of ms later."""
     idle = 0
-    for _ in range(500):
+    for _ in range(1000):
         await pilot.pause(0.01)
         idle = idle + 1 if all(w.is_finished for w in pilot.app.workers) else 0
-        if idle == 4:
+        if idle == 8:
             return
     raise AssertionError("workers did not settle")
 

@@ -185,7 +185,12 @@ class TestWaferHold:
             hold_column = column(wafers, "hold")
             assert hold_column["L002-W02"] == "quality"
             assert {k for k, v in hold_column.items() if v} == {"L002-W02"}
-        (hold,) = reads.holds(demo_line, "L002")
+            holds.hold(demo_line, OPERATOR, "L002", "waiting for the engineer", "engineering")
+            await h.press("escape", "w")
+            hold_column = column(table(h, "wafer-table"), "hold")
+            assert hold_column["L002-W02"] == "quality, engineering (lot)"
+            assert hold_column["L002-W05"] == "engineering (lot)"
+        hold, _lot_hold = reads.holds(demo_line, "L002")
         assert (hold.code, hold.reason, hold_wafers(hold)) == (
             "quality",
             "scratch at the notch",

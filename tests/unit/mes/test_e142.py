@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from mes.domain.diemap import parse_bin_map
 from mes.domain.e142 import NAMESPACE, MapDie, substrate_map
 from mes.domain.errors import InvalidInput, InvalidState
 
@@ -60,3 +61,8 @@ def test_reserved_bins_and_an_empty_map_are_refused() -> None:
         substrate_map("W", "L", 1, [MapDie(0, 0, 254)])
     with pytest.raises(InvalidState, match="W has no die map"):
         substrate_map("W", "L", 1, [])
+
+
+def test_bin_map_files_keep_to_the_bins_an_export_can_carry() -> None:
+    with pytest.raises(InvalidInput, match="bin = 254: must be between 0 and 253"):
+        parse_bin_map("wafer,x,y,bin\nL1-W01,0,0,254\n", "bins.csv")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drivers.core.oven import OvenAlarm, OvenSnapshot, ProgramState
 from drivers.core.plater import CellSnapshot, CellState, PlaterAlarm, PlaterSnapshot
 from drivers.core.press import CycleState, JobStatus, PressAlarm, PressSnapshot
-from mes.daemon.idle import oven_reading, plater_reading, press_reading
+from mes.daemon.idle import AlarmMemory, oven_reading, plater_reading, press_reading
 
 
 def oven(bits: int) -> OvenSnapshot:
@@ -48,3 +48,29 @@ def test_plater_bath_and_rectifier_but_not_contact() -> None:
     }
     assert plater_reading(plater(0, PlaterAlarm.CONTACT)).alarms == {}
     assert reading.values["bath_temp_c"] == 22.0
+
+
+def test_an_alarm_is_raised_once_while_it_lasts() -> None:
+    memory = AlarmMemory(clear_s=60.0)
+    assert memory.new("OVEN-01", {"heater_failure"}, 0.0) == ["heater_failure"]
+    assert memory.new("OVEN-01", {"heater_failure"}, 1.0) == []
+    assert memory.new("OVEN-01", {"heater_failure", "n2_low"}, 2.0) == ["n2_low"]
+    assert memory.new("OVEN-02", {"heater_failure"}, 2.0) == ["heater_failure"]  # per tool
+
+
+def test_a_flapping_alarm_is_raised_once_and_again_after_a_real_clear() -> None:
+    memory = AlarmMemory(clear_s=60.0)
+    assert memory.new("T", {"n2_low"}, 0.0) == ["n2_low"]
+    for t in range(1, 50):  # on and off every second: the same occurrence
+        assert memory.new("T", {"n2_low"} if t % 2 else set(), float(t)) == []
+    assert memory.new("T", set(), 100.0) == []  # clear for 51 s ... still remembered
+    assert memory.new("T", set(), 110.0) == []  # clear for 61 s: forgotten
+    assert memory.new("T", {"n2_low"}, 111.0) == ["n2_low"]
+
+
+def test_forgetting_a_tool_raises_what_is_still_on_again() -> None:
+    """A run on the tool, or its lease elsewhere, in between."""
+    memory = AlarmMemory()
+    assert memory.new("T", {"overtemp"}, 0.0) == ["overtemp"]
+    memory.forget("T")
+    assert memory.new("T", {"overtemp"}, 1.0) == ["overtemp"]
