@@ -19,6 +19,7 @@ from mes.domain.errors import DomainError
 from mes.domain.holds import split_code
 from mes.services import genealogy, plating
 from mes.services import lots as lot_tx
+from mes.services import tools as tool_tx
 from mes.services.reads import LotRow
 from mes.tui.data import Snapshot, load_snapshot
 from mes.tui.genealogy import (
@@ -31,6 +32,8 @@ from mes.tui.genealogy import (
 from mes.tui.metrology import EXAMPLE, metrology_detail, metrology_message, parse_thickness
 from mes.tui.modals import ActionModal
 from mes.tui.tables import AlarmsTable, LotsTable, ToolsTable
+from mes.tui.tool_state import EXAMPLE as STATE_EXAMPLE
+from mes.tui.tool_state import SETTABLE, parse_state, state_detail
 from mes.tui.trend import TrendPlot
 from mes.tui.wafers import WafersScreen
 
@@ -48,7 +51,8 @@ class MainScreen(Screen[None]):
         Binding("s", "split", "Split"),
         Binding("j", "merge", "Merge"),
         Binding("g", "genealogy", "Genealogy"),
-        Binding("tab", "app.focus_next", "Next table"),
+        Binding("e", "tool_state", "Tool state"),
+        Binding("tab", "app.focus_next", "Next table", show=False),
         Binding("shift+tab", "app.focus_previous", "Prev table", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -329,6 +333,32 @@ class MainScreen(Screen[None]):
                 submit,
                 placeholder=MERGE_EXAMPLE,
                 suggestions=[f"{x}: " for x in others],
+            )
+        )
+
+    def action_tool_state(self) -> None:
+        """Set the E10 state of the tool under the Tools cursor (e.g. back to standby)."""
+        key = self.query_one(ToolsTable).selected_key
+        tool = (
+            next((t for t in self.snapshot.tools if t.id == key), None) if self.snapshot else None
+        )
+        if tool is None:
+            self.notify("No tool selected", severity="warning")
+            return
+
+        def submit(text: str) -> str:
+            state, reason = parse_state(text)
+            changed = tool_tx.set_state(self.engine, self.actor, tool.id, state, reason)
+            return f"{tool.id} is {changed.e10_state}"
+
+        self._ask(
+            ActionModal(
+                "Tool state",
+                state_detail(tool),
+                "State: reason",
+                submit,
+                placeholder=STATE_EXAMPLE,
+                suggestions=[f"{s}: " for s in SETTABLE],
             )
         )
 
