@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 from mes.services.runs import Verdict
@@ -28,3 +28,14 @@ class RunRecorder(Protocol):
     async def publish(self, online: bool, values: dict[str, float | None]) -> None:
         """Latest values for operators (not part of the record)."""
         ...
+
+
+StoredSample = tuple[float, str, float | None]  # (run time, name, value) as stored
+
+
+def by_time(rows: Iterable[StoredSample]) -> list[tuple[float, dict[str, float | None]]]:
+    """Stored samples as one {name: value} poll per run time, in time order (for replay)."""
+    polls: dict[float, dict[str, float | None]] = {}
+    for t, name, value in rows:
+        polls.setdefault(t, {})[name] = value
+    return sorted(polls.items())

@@ -6,6 +6,7 @@ import math
 from collections.abc import Iterable
 
 from drivers.core.oven import OvenSnapshot, ProgramState
+from mes.engine.recorder import StoredSample, by_time
 
 SETPOINT = "sp_c"
 O2 = "o2_ppm"
@@ -28,14 +29,10 @@ def to_values(snap: OvenSnapshot) -> dict[str, float | None]:
     return values
 
 
-def from_stored(rows: Iterable[tuple[float, str, float | None]], run_id: int) -> list[OvenSnapshot]:
+def from_stored(rows: Iterable[StoredSample], run_id: int) -> list[OvenSnapshot]:
     """Rebuild snapshots from stored samples so a re-attached checker can replay them."""
-    by_t: dict[float, dict[str, float | None]] = {}
-    for t, name, value in rows:
-        by_t.setdefault(t, {})[name] = value
     out = []
-    for t in sorted(by_t):
-        v = by_t[t]
+    for t, v in by_time(rows):
         zones = []
         z = 1
         while zone_name(z) in v:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from drivers.core.plater import CellSnapshot, CellState, PlaterSnapshot
+from mes.engine.recorder import StoredSample, by_time
 
 BATH_TEMP = "bath_temp_c"
 BATH_AH = "bath_ah"
@@ -50,19 +51,15 @@ def to_values(
 
 
 def from_stored(
-    rows: Iterable[tuple[float, str, float | None]], run_id: int, wafer_ids: Sequence[str]
+    rows: Iterable[StoredSample], run_id: int, wafer_ids: Sequence[str]
 ) -> list[tuple[float, PlaterSnapshot]]:
     """Rebuild (run time, snapshot) pairs in time order from stored samples.
 
     A cell whose state was not recorded (samples written before these channels
     existed) is left out of its snapshot, so a replay never invents a wafer.
     """
-    by_t: dict[float, dict[str, float | None]] = {}
-    for t, name, value in rows:
-        by_t.setdefault(t, {})[name] = value
     out = []
-    for t in sorted(by_t):
-        v = by_t[t]
+    for t, v in by_time(rows):
         cells = []
         for n in sorted(int(m.group(1)) for k in v if (m := _CELL.fullmatch(k))):
             cell = _cell(n, v, run_id, wafer_ids)

@@ -9,7 +9,7 @@ from drivers.core.errors import DriverError
 from drivers.core.press import JobStatus, MoldingPress, PressJob, PressSnapshot
 from mes.engine.events import Event, fmt_t
 from mes.engine.press.checks import PressChecker
-from mes.engine.recorder import RunRecorder
+from mes.engine.recorder import RunRecorder, by_time
 from mes.services.runs import Verdict
 from recipes.cure import EmcKinetics
 from recipes.muf import MufRecipe
@@ -92,12 +92,10 @@ class PressRunSupervisor:
     async def reattach(self) -> None:
         """Rebuild the checker from stored samples (a cycle cut by the gap is flagged)."""
         rows = await self.recorder.stored_samples(self.run_id)
-        by_t: dict[float, dict[str, float | None]] = {}
-        for t, name, value in rows:
-            by_t.setdefault(t, {})[name] = value
-        for t in sorted(by_t):
-            self.checker.observe(_from_values(t, by_t[t], self.run_id))
-        self._last_t = max(by_t) if by_t else None
+        polls = by_time(rows)
+        for t, values in polls:
+            self.checker.observe(_from_values(t, values, self.run_id))
+        self._last_t = polls[-1][0] if polls else None
 
     async def supervise(self) -> Verdict:
         gap_pending = self._last_t is not None
