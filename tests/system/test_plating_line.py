@@ -115,11 +115,21 @@ def step_of(engine: Engine, lot_id: str) -> tuple[str, bool]:
     return row.step, row.on_hold
 
 
-async def plate(engine: Engine, lot_id: str, wafers: int) -> None:
+def to_plate(engine: Engine, lot_id: str, wafers: int) -> None:
+    """A new lot through SEED (manual; it starts the Q-time clock), waiting at PLATE."""
     lots.create(engine, "op1", lot_id, "plate-only", wafers)
-    lots.track_in(engine, "op1", lot_id)  # SEED is manual and starts the Q-time clock
+    lots.track_in(engine, "op1", lot_id)
     lots.track_out(engine, "op1", lot_id)
-    lots.track_in(engine, "op1", lot_id, "PLATER-01")
+
+
+def start_plating(engine: Engine, lot_id: str, wafers: int) -> int:
+    """A new lot tracked in on the plater; its run id."""
+    to_plate(engine, lot_id, wafers)
+    return lots.track_in(engine, "op1", lot_id, "PLATER-01").run_id or 0
+
+
+async def plate(engine: Engine, lot_id: str, wafers: int) -> None:
+    start_plating(engine, lot_id, wafers)
     await wait_for(lambda: step_of(engine, lot_id) != ("PLATE", False), what="plating to end")
 
 
@@ -202,9 +212,7 @@ class TestPlating:
             await plate(plate_line, "L4", 1)
             tool = next(t for t in reads.tools(plate_line) if t.id == "PLATER-01")
             assert tool.e10_state == "scheduled_down"
-            lots.create(plate_line, "op1", "L5", "plate-only", 1)
-            lots.track_in(plate_line, "op1", "L5")
-            lots.track_out(plate_line, "op1", "L5")
+            to_plate(plate_line, "L5", 1)
             with pytest.raises(InvalidState, match="bath life reached"):
                 lots.track_in(plate_line, "op1", "L5", "PLATER-01")
             plating.maintain_bath(plate_line, "op1", "PLATER-01", "bath made up, analysis ok")
@@ -232,10 +240,7 @@ class TestPlatingRestart:
         """Stopped during the constant-current deposit: the charge across the gap is bridged,
         every wafer gets its record, charge matches the truth, the gap is an alarm."""
         d = await start_daemon(plate_line, plater, tmp_path, monkeypatch)
-        lots.create(plate_line, "op1", "L6", "plate-only", 4)
-        lots.track_in(plate_line, "op1", "L6")
-        lots.track_out(plate_line, "op1", "L6")
-        run_id = lots.track_in(plate_line, "op1", "L6", "PLATER-01").run_id or 0
+        run_id = start_plating(plate_line, "L6", 4)
         await wait_for(lambda: min(job_times(plater)) > 150, what="both cells in the deposit")
         await d.stop()
         before = len(runs.samples_of(plate_line, run_id))
@@ -267,10 +272,7 @@ class TestPlatingRestart:
         """Stopped until the first wafers ended: their end was not seen, so the lot holds
         naming them; the wafers plated after the restart are fully seen and not named."""
         d = await start_daemon(plate_line, plater, tmp_path, monkeypatch)
-        lots.create(plate_line, "op1", "L7", "plate-only", 4)
-        lots.track_in(plate_line, "op1", "L7")
-        lots.track_out(plate_line, "op1", "L7")
-        lots.track_in(plate_line, "op1", "L7", "PLATER-01")
+        start_plating(plate_line, "L7", 4)
         await wait_for(lambda: min(job_times(plater)) > 150, what="both cells in the deposit")
         await d.stop()
         await wait_for(
@@ -313,9 +315,7 @@ async def test_a_tool_alarm_while_idle_takes_the_tool_down(
         alarms = [a for a in reads.alarms(plate_line) if a.code == "bath_overtemp"]
         assert len(alarms) == 1 and alarms[0].kind == "tool" and alarms[0].run_id is None
         assert "PLATER-01 reports bath over temperature while idle" in alarms[0].message
-        lots.create(plate_line, "op1", "L8", "plate-only", 1)
-        lots.track_in(plate_line, "op1", "L8")
-        lots.track_out(plate_line, "op1", "L8")
+        to_plate(plate_line, "L8", 1)
         with pytest.raises(InvalidState, match="unscheduled_down"):
             lots.track_in(plate_line, "op1", "L8", "PLATER-01")
         plater.clear("bath_overtemp")
