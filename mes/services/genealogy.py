@@ -23,6 +23,7 @@ from mes.services.lookup import (
     active_holds,
     get_lot,
     hold_wafers,
+    holds_by_wafer,
     load_route,
     lot_snapshot,
     lot_wafers,
@@ -367,11 +368,9 @@ def wafer_trace(engine: Engine, wafer_id: str) -> WaferTrace:
             lot = get_lot(s, wafer.lot_id)
             step = load_route(s, lot.route).step(lot.step_index).name
             where = f"in lot {lot.id} at {step} ({lot.status})"
-            for h in active_holds(s, lot.id):
-                named = hold_wafers(h)
-                if named is None or wafer_id in named:
-                    scope = "lot" if named is None else "wafer"
-                    held.append(f"[{h.code}] {h.reason} ({scope} hold)")
+            for h in holds_by_wafer(s, lot.id).get(wafer_id, []):
+                scope = "lot" if hold_wafers(h) is None else "wafer"
+                held.append(f"[{h.code}] {h.reason} ({scope} hold)")
         return WaferTrace(wafer, lots, events, die_sources(s, wafer_id), where, tuple(held))
 
 

@@ -19,8 +19,9 @@ from mes.services import audit, history
 from mes.services.auth import authorize
 from mes.services.lookup import (
     active_holds,
+    covered_wafers,
     get_lot,
-    hold_wafers,
+    holds_by_wafer,
     load_route,
     lot_wafers,
     resolve_wafers,
@@ -111,8 +112,7 @@ def release(
             h.released_at = now
             h.release_reason = reason
             s.add(h)
-            wafers = hold_wafers(h) or [w.id for w in lot_wafers(s, lot_id)]
-            history.record(s, wafers, lot, "release", actor, f"hold {h.id}: {reason}")
+            history.record(s, covered_wafers(s, h), lot, "release", actor, f"hold {h.id}: {reason}")
             audit.record(
                 s,
                 actor,
@@ -226,6 +226,12 @@ def on_arrival(s: Session, lot: Lot, step: str) -> list[Hold]:
         s.add(fh)
         placed.append(h)
     return placed
+
+
+def holds_by_wafer_of(engine: Engine, lot_id: str) -> dict[str, list[Hold]]:
+    """The holds in force on each wafer of the lot (its own and the lot's)."""
+    with transaction(engine) as s:
+        return holds_by_wafer(s, lot_id)
 
 
 def active_holds_of(engine: Engine, lot_id: str) -> list[Hold]:

@@ -98,3 +98,18 @@ def resolve_wafers(session: Session, lot_id: str, names: list[str]) -> list[Wafe
 
 def hold_wafers(hold: Hold) -> list[str] | None:
     return None if hold.wafer_ids_json is None else list(json.loads(hold.wafer_ids_json))
+
+
+def covered_wafers(session: Session, hold: Hold) -> list[str]:
+    """The wafers a hold stops: those it names, or every active wafer of its lot."""
+    named = hold_wafers(hold)
+    return named if named is not None else [w.id for w in lot_wafers(session, hold.lot_id)]
+
+
+def holds_by_wafer(session: Session, lot_id: str) -> dict[str, list[Hold]]:
+    """The holds in force on each wafer of the lot (its own and the lot's), oldest first."""
+    out: dict[str, list[Hold]] = {}
+    for h in active_holds(session, lot_id):
+        for wafer_id in covered_wafers(session, h):
+            out.setdefault(wafer_id, []).append(h)
+    return out

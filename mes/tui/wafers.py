@@ -148,13 +148,11 @@ LotView = tuple[list[WaferCure], list[PlatingRecord], dict[str, list[str]]]
 def _lot_view(engine: Engine, lot_id: str) -> LotView:
     """Blocking: the lot's wafers with their cure state, its plating records, and by wafer
     the codes of the holds in force on it ('(lot)': a hold of the whole lot)."""
-    wafers = ledger.cure_states(engine, lot_id)
-    held: dict[str, list[str]] = {}
-    for h in holds.active_holds_of(engine, lot_id):
-        named = hold_wafers(h)
-        for wafer_id in named if named is not None else [w.wafer_id for w in wafers]:
-            held.setdefault(wafer_id, []).append(h.code if named is not None else f"{h.code} (lot)")
-    return wafers, plating.records_of(engine, lot_id), held
+    held = {
+        wafer_id: [h.code if hold_wafers(h) is not None else f"{h.code} (lot)" for h in hs]
+        for wafer_id, hs in holds.holds_by_wafer_of(engine, lot_id).items()
+    }
+    return ledger.cure_states(engine, lot_id), plating.records_of(engine, lot_id), held
 
 
 def _wafer_view(
