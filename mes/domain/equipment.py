@@ -14,6 +14,10 @@ class E10State(enum.StrEnum):
     NON_SCHEDULED = "non_scheduled"
 
 
+# States a person may set; productive is set by runs only.
+SETTABLE_STATES = tuple(s for s in E10State if s is not E10State.PRODUCTIVE)
+
+
 def may_track_in(state: E10State) -> bool:
     """Track-in needs standby (DOMAIN.md)."""
     return state is E10State.STANDBY

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from mes.domain.equipment import E10State, check_tool_type
+from mes.domain.equipment import SETTABLE_STATES, E10State, check_tool_type
 from mes.domain.errors import InvalidInput, InvalidState, NotFound
 from mes.domain.lots import check_reason
 from mes.domain.roles import Permission
@@ -129,7 +129,7 @@ def set_state(engine: Engine, actor: str, tool_id: str, state: str, reason: str)
     try:
         target = E10State(state)
     except ValueError:
-        valid = ", ".join(x.value for x in E10State if x is not E10State.PRODUCTIVE)
+        valid = ", ".join(x.value for x in SETTABLE_STATES)
         raise InvalidInput(f"state {state!r} is not one of: {valid}") from None
     if target is E10State.PRODUCTIVE:
         raise InvalidInput("state productive is set by runs, not by hand")

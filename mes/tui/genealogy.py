@@ -25,22 +25,16 @@ from textual.widgets import Footer, Static
 from mes.domain.errors import DomainError, InvalidInput
 from mes.services import genealogy
 from mes.store.tables import LotLink
+from mes.tui.modals import before_colon
 from mes.tui.tables import Cell, SyncTable
 
 SPLIT_EXAMPLE = "3, 4: edge chip at the notch"
 MERGE_EXAMPLE = "L001.1: re-inspected, within spec"
 
 
-def _before_colon(text: str, what: str, example: str) -> tuple[str, str]:
-    head, colon, reason = text.partition(":")
-    if not colon or not head.strip():
-        raise InvalidInput(f"{what}, a colon, then the reason: '{example}'")
-    return head.strip(), reason.strip()  # an empty reason is the service's to refuse
-
-
 def parse_split(text: str) -> tuple[list[str], str]:
     """('3, 4: edge chip') → (['3', '4'], 'edge chip')."""
-    head, reason = _before_colon(text, "write the wafers (slots or ids)", SPLIT_EXAMPLE)
+    head, reason = before_colon(text, "the wafers (slots or ids)", SPLIT_EXAMPLE)
     wafers = [w.strip() for w in head.split(",")]
     if any(not w for w in wafers):
         raise InvalidInput(f"wafers {head!r}: an empty name between commas ('{SPLIT_EXAMPLE}')")
@@ -49,7 +43,7 @@ def parse_split(text: str) -> tuple[list[str], str]:
 
 def parse_merge(text: str) -> tuple[str, str]:
     """('L001.1: within spec') → ('L001.1', 'within spec')."""
-    return _before_colon(text, "write the lot to merge in", MERGE_EXAMPLE)
+    return before_colon(text, "the lot to merge in", MERGE_EXAMPLE)
 
 
 class GenealogyTable(SyncTable):

@@ -18,10 +18,19 @@ from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label, Static
 
-from mes.domain.errors import DomainError
+from mes.domain.errors import DomainError, InvalidInput
 
 # Runs the transaction with the field's text; returns the message to show on success.
 Submit = Callable[[str], str]
+
+
+def before_colon(text: str, what: str, example: str) -> tuple[str, str]:
+    """One field that carries two: 'what: reason' → ('what', 'reason'); InvalidInput (shown
+    in the dialog) without a colon or a `what`. An empty reason is the service's to refuse."""
+    head, colon, reason = text.partition(":")
+    if not colon or not head.strip():
+        raise InvalidInput(f"write {what}, a colon, then the reason: '{example}'")
+    return head.strip(), reason.strip()
 
 
 class ActionModal(ModalScreen[str | None]):

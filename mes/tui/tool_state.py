@@ -7,20 +7,17 @@ with a run in progress, and audits the change.
 
 from __future__ import annotations
 
-from mes.domain.equipment import E10State
-from mes.domain.errors import InvalidInput
+from mes.domain.equipment import SETTABLE_STATES
 from mes.services.reads import ToolRow
+from mes.tui.modals import before_colon
 
 EXAMPLE = "standby: heater replaced, checked"
-SETTABLE = tuple(s.value for s in E10State if s is not E10State.PRODUCTIVE)
+SETTABLE = tuple(s.value for s in SETTABLE_STATES)
 
 
 def parse_state(text: str) -> tuple[str, str]:
     """('standby: checked') → ('standby', 'checked'); the service checks both."""
-    state, colon, reason = text.partition(":")
-    if not colon or not state.strip():
-        raise InvalidInput(f"write the state, a colon, then the reason: '{EXAMPLE}'")
-    return state.strip(), reason.strip()
+    return before_colon(text, "the state", EXAMPLE)
 
 
 def state_detail(tool: ToolRow) -> str:
