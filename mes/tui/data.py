@@ -56,7 +56,8 @@ def zone_names(values: dict[str, float | None]) -> list[str]:
 
 
 def load_snapshot(engine: Engine, actor: str, trend_tool: str | None) -> Snapshot:
-    """Blocking: read tools, lots, alarms and the trend of `trend_tool`'s run."""
+    """Blocking: read tools, lots, alarms and the trend of `trend_tool`'s run (None: the
+    first tool, where the cursor starts)."""
     tools = reads.tools(engine)
     lots = reads.lots(engine, include_finished=False)
     return Snapshot(
@@ -74,7 +75,10 @@ def _step_tool_types(lots: list[reads.LotRow]) -> dict[str, str | None]:
 
 
 def _trend(engine: Engine, tools: list[reads.ToolRow], tool_id: str | None) -> Trend | None:
-    tool = next((t for t in tools if t.id == tool_id), None)
+    # No tool under the cursor yet (the first read fills the table): the cursor will sit on
+    # the first row, so read that tool's trend now rather than in a second read.
+    wanted = tool_id if tool_id is not None else (tools[0].id if tools else None)
+    tool = next((t for t in tools if t.id == wanted), None)
     if tool is None:
         return None
     if tool.run_id is None:
