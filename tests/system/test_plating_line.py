@@ -257,7 +257,10 @@ class TestPlatingRestart:
         for rec in records:
             truth = plater.wafer_truth(rec.wafer_id)
             assert rec.charge_c == pytest.approx(truth.charge_c, rel=0.01), rec.wafer_id
-        assert {r.wafer_id for r in records if r.gaps} == {"L6-W01", "L6-W02"}
+        # The restart left a hole in the first two wafers' current (a loaded machine may
+        # leave shorter ones in any wafer); both ends confirmed it, so it was bridged.
+        assert {"L6-W01", "L6-W02"} <= {r.wafer_id for r in records if r.gaps}
+        assert all(r.unverified_s == 0 for r in records)
         gaps = [a for a in reads.alarms(plate_line, lot_id="L6") if a.kind == "gap"]
         assert len(gaps) == 1 and "supervisor was not running" in gaps[0].message
         assert len(runs.samples_of(plate_line, run_id)) > before
