@@ -242,7 +242,11 @@ class TestMethods:
         async def done() -> bool:
             state = await read(client, nodes.cell_node(1, "State"))
             if state == 2:
-                steps.add(await read(client, nodes.cell_node(1, "Step")))
+                step = await read(client, nodes.cell_node(1, "Step"))
+                # Two reads, not one snapshot: keep the step only if the job had not ended
+                # (Step -1) between them, which a loaded machine lets happen.
+                if await read(client, nodes.cell_node(1, "State")) == 2:
+                    steps.add(step)
                 samples.append(
                     (
                         await read(client, nodes.cell_node(1, "JobTime")),
