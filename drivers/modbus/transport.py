@@ -84,7 +84,8 @@ class ModbusTransport:
             self.host, port=self.port, timeout=self.timeout_s, retries=0, reconnect_delay=0
         )
         try:
-            ok = await asyncio.wait_for(client.connect(), self.timeout_s)
+            async with asyncio.timeout(self.timeout_s):
+                ok = await client.connect()
         except (TimeoutError, OSError, ModbusException) as exc:
             ok = False
             log.debug("modbus_connect_error", tool=self.name, error=str(exc))
@@ -155,7 +156,11 @@ class ModbusTransport:
             await self.connect()
             assert self._client is not None
             try:
-                response = await asyncio.wait_for(request(self._client), self.timeout_s)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancellation that lands as the answer arrives, and a cancelled poll
+                # loop then goes on polling (a daemon that did not stop on SIGTERM).
+                async with asyncio.timeout(self.timeout_s):
+                    response = await request(self._client)
             except TimeoutError:
                 self._drop("timeout")
                 raise ToolUnavailable(

@@ -21,6 +21,7 @@ from mes.daemon import idle
 from mes.daemon.config import LineConfig
 from mes.daemon.ingest import SampleBuffer
 from mes.daemon.recorder import LeaseLost, ServiceRecorder
+from mes.daemon.tasks import cancel_all
 from mes.daemon.tools import build_oven, build_plater, build_press
 from mes.engine.oven.supervisor import OvenRunSupervisor, SupervisorSettings
 from mes.engine.plating.supervisor import PlatingRunSupervisor
@@ -93,11 +94,10 @@ class Daemon:
                 await self._heartbeat()
                 await self._claim()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.config.daemon.claim_interval_s)
+                    async with asyncio.timeout(self.config.daemon.claim_interval_s):
+                        await self._stop.wait()
         finally:
-            for task in [*bg, *self.runs.values()]:
-                task.cancel()
-            await asyncio.gather(*bg, *self.runs.values(), return_exceptions=True)
+            await cancel_all([*bg, *self.runs.values()])
             await self.buffer.flush()
             for oven in self.ovens.values():
                 await oven.close()
@@ -252,7 +252,7 @@ class Daemon:
             del self.runs[tool_id]  # now, not in the done callback: a re-attach may follow
 
     async def _flusher(self) -> None:
-        while True:
+        while not self._stop.is_set():
             await asyncio.sleep(self.config.daemon.flush_interval_s)
             await self.buffer.flush()
 
@@ -260,7 +260,7 @@ class Daemon:
         """Poll tools without a run: live values and online state for operators, and the
         tool's own alarms (mes.daemon.idle: raised once while they last; one takes the
         tool down). A database error is logged and the next poll tries again."""
-        while True:
+        while not self._stop.is_set():
             for tool_id in self.tool_ids:
                 if tool_id in self.runs or not self.holds(tool_id):
                     self._idle_alarms.forget(tool_id)

@@ -90,6 +90,13 @@ class DaemonProcess:
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
 
+    async def exit_code(self, within_s: float) -> int | None:
+        """The exit code, or None if the process still runs after `within_s` seconds."""
+        try:
+            return await asyncio.to_thread(self.proc.wait, within_s)
+        except subprocess.TimeoutExpired:
+            return None
+
     def log_tail(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")[-3000:]
 
@@ -274,7 +281,7 @@ class TestTakeover:
         assert len(kept) > len(written)  # and B recorded the rest of the run
         assert_run_completed_once(line, run_id)
         b.signal(signal.SIGTERM)
-        assert await asyncio.to_thread(b.proc.wait, 15) == 0, b.log_tail()
+        assert await b.exit_code(15) == 0, b.log_tail()
         assert lease(line) == (None, False)  # B's clean exit released the oven
 
     async def test_stalled_daemon_that_lost_its_lease_stops_driving(
@@ -304,7 +311,7 @@ class TestTakeover:
         assert_taken_over_once(line, owners, after=stopped_at)
         assert_run_completed_once(line, run_id)
         a.signal(signal.SIGTERM)
-        assert await asyncio.to_thread(a.proc.wait, 15) == 0, a.log_tail()
+        assert await a.exit_code(15) == 0, a.log_tail()
         assert lease(line)[0] == "daemon-B"  # A's clean exit released only its own leases
         b.signal(signal.SIGTERM)
-        assert await asyncio.to_thread(b.proc.wait, 15) == 0, b.log_tail()
+        assert await b.exit_code(15) == 0, b.log_tail()
