@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from textual.message import Message
 from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from mes.services import lots
 from mes.tui import LineApp
@@ -42,6 +42,17 @@ async def settle(pilot: Pilot[None]) -> None:
         if idle == 8:
             return
     raise AssertionError("workers did not settle")
+
+
+async def still(pilot: Pilot[None]) -> None:
+    """Settle, then stop every text cursor blinking (hidden), so that a snapshot does not
+    depend on whether it was taken in the on or the off half of a blink."""
+    await settle(pilot)
+    fields = list(pilot.app.screen.query(Input))
+    for field_ in fields:
+        field_.cursor_blink = False
+    if fields:
+        await settle(pilot)
 
 
 def cells(table: DataTable[object], key: str) -> list[str]:

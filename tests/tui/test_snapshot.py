@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 from textual.pilot import Pilot
 
 from mes.tui import LineApp
-from tests.tui.helpers import NO_TICK_S, SIZE, settle
+from tests.tui.helpers import NO_TICK_S, SIZE, settle, still
 
 SnapCompare = Callable[..., bool]
 
@@ -18,7 +18,7 @@ class TestMainScreen:
         """A line mid-cure: the oven's live values, three lots (one running, one held),
         the run's trend against its set-point and one excursion alarm."""
         app = LineApp(busy_line, "op1", NO_TICK_S)
-        assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+        assert snap_compare(app, terminal_size=SIZE, run_before=still)
 
     def test_hold_dialog(self, busy_line: Engine, snap_compare: SnapCompare) -> None:
         """The hold dialog after an empty reason was refused: the message shows in it."""
@@ -26,7 +26,7 @@ class TestMainScreen:
         async def refuse_empty(pilot: Pilot[None]) -> None:
             await settle(pilot)
             await pilot.press("tab", "h", "enter")
-            await settle(pilot)
+            await still(pilot)
 
         app = LineApp(busy_line, "op1", NO_TICK_S)
         assert snap_compare(app, terminal_size=SIZE, run_before=refuse_empty)
@@ -40,7 +40,7 @@ class TestMainScreen:
             await pilot.press("tab", "w")
             await settle(pilot)
             await pilot.press("enter")
-            await settle(pilot)
+            await still(pilot)
 
         app = LineApp(cured_line, "op1", NO_TICK_S)
         assert snap_compare(app, terminal_size=SIZE, run_before=open_ledger)
@@ -53,7 +53,7 @@ class TestMainScreen:
             await pilot.press("tab", "m")
             await settle(pilot)
             await pilot.press(*"abc", "enter")
-            await settle(pilot)
+            await still(pilot)
 
         app = LineApp(plated_line, "op1", NO_TICK_S)
         assert snap_compare(app, terminal_size=SIZE, run_before=refuse_text)
@@ -66,7 +66,7 @@ class TestMainScreen:
             await pilot.press("tab", "w")
             await settle(pilot)
             await pilot.press("enter")
-            await settle(pilot)
+            await still(pilot)
 
         app = LineApp(plated_line, "op1", NO_TICK_S)
         assert snap_compare(app, terminal_size=SIZE, run_before=open_records)
@@ -82,7 +82,7 @@ class TestLoginScreen:
             await pilot.press(*"op1")
             await pilot.click("#password")
             await pilot.press(*"not-it-123", "enter")
-            await settle(pilot)
+            await still(pilot)
 
         app = LineApp(demo_engine, None, NO_TICK_S, line="line.db")
         assert snap_compare(app, terminal_size=SIZE, run_before=wrong_password)
