@@ -33,6 +33,7 @@ from mes.services.lookup import hold_wafers
 from mes.store.tables import CureEntry, PlatingRecord
 from mes.tui.modals import ActionModal
 from mes.tui.tables import Cell, SyncTable
+from recipes.faraday import MAX_UNVERIFIED_S
 
 
 def _blank(value: float | None, digits: int) -> str:
@@ -121,6 +122,7 @@ class PlatingTable(SyncTable):
         ("thickness", "Thickness µm"),
         ("measured", "Measured µm"),
         ("gaps", "Gaps"),
+        ("unconfirmed", "Unconfirmed s"),
     )
 
     def show(self, records: Sequence[PlatingRecord]) -> None:
@@ -139,7 +141,16 @@ def plating_cells(n: int, r: PlatingRecord) -> list[Cell]:
         _blank(r.measured_um, 2),  # blank until metrology is entered for the run
         # Current samples missing from the run: the charge is integrated across the gap.
         Text(str(r.gaps), style="yellow") if r.gaps else "0",
+        # Tool time of holes in the current that its measured ends did not confirm: past
+        # MAX_UNVERIFIED_S the wafer is named for metrology and does not teach η.
+        _unconfirmed(r.unverified_s),
     ]
+
+
+def _unconfirmed(seconds: float) -> Cell:
+    if not seconds:
+        return "0"
+    return Text(f"{seconds:.0f}", style="red" if seconds > MAX_UNVERIFIED_S else "yellow")
 
 
 LotView = tuple[list[WaferCure], list[PlatingRecord], dict[str, list[str]]]

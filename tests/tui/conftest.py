@@ -238,7 +238,7 @@ def plated_line(demo_line: Engine) -> Engine:
         "L001",
         [
             WaferPlating("L001-W01", 1, 4236.0, 0.9, 4.950, 5.500),
-            WaferPlating("L001-W02", 2, 4215.5, 0.9, 4.928, 5.474, gaps=1),
+            WaferPlating("L001-W02", 2, 4215.5, 0.9, 4.928, 5.474, gaps=1, unverified_s=12.0),
         ],
     )
     return demo_line

@@ -84,7 +84,7 @@ class TestWafers:
     async def test_plating_records(self, plated_line: Engine) -> None:
         """For a plated lot the view also shows, under the ledger, the plating records of the
         wafer under the cursor: step, run, cell, charge, η, computed and measured thickness
-        (blank before metrology) and gaps."""
+        (blank before metrology), gaps and the seconds of them the tool did not confirm."""
         async with running(plated_line) as h:
             await select_lot(h, "L001")
             await h.press("w")
@@ -99,7 +99,7 @@ class TestWafers:
             assert table(h, "ledger-table").border_title == "Ledger · L001-W01 · never cured"
             assert plated.border_title == "Plating · L001-W01 · 1 plating step"
             rows = [cells(plated, str(r.key.value)) for r in plated.ordered_rows]
-            assert rows == [["1", "RDL1.PLATE", "1", "1", "4236.0", "0.900", "4.95", "", "0"]]
+            assert rows == [["1", "RDL1.PLATE", "1", "1", "4236.0", "0.900", "4.95", "", "0", "0"]]
 
             await h.press("down", "enter")
             assert cells(plated, "2") == [
@@ -112,6 +112,7 @@ class TestWafers:
                 "4.93",
                 "",
                 "1",
+                "12",
             ]
 
             await h.press("down", "enter")  # wafer 3: never plated
