@@ -7,6 +7,7 @@ from pathlib import Path
 
 from mes.cli.common import EXIT_OK, CliError, actor_from, emit, engine_from, table
 from mes.domain.diemap import parse_bin_map, parse_die_map
+from mes.domain.e142_read import read_bin_map
 from mes.services import diemaps, genealogy, ledger, plating
 
 
@@ -24,7 +25,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "diemap", help="record die maps at pick & place: CSV wafer,x,y,source_wafer[,source_x,…]"
     )
     dm.add_argument("file", type=Path)
-    bm = wsub.add_parser("binmap", help="record test bins: CSV wafer,x,y,bin")
+    bm = wsub.add_parser(
+        "binmap", help="record test bins: CSV wafer,x,y,bin, or a SEMI E142 substrate map (XML)"
+    )
     bm.add_argument("file", type=Path)
     mp = wsub.add_parser("map", help="draw the wafer's die map with its bins")
     mp.add_argument("wafer_id")
@@ -107,7 +110,10 @@ def run(args: argparse.Namespace) -> int:
             counts,
         )
     elif cmd == "binmap":
-        bins = parse_bin_map(_read(args.file), str(args.file))
+        text = _read(args.file)
+        # An E142 map is XML; anything else is read as the CSV.
+        read = read_bin_map if text.lstrip().startswith("<") else parse_bin_map
+        bins = read(text, str(args.file))
         summary = diemaps.record_bin_map(engine, actor_from(args), bins)
         emit(
             args,

@@ -167,6 +167,37 @@ class TestWaferVerbs:
         assert main([*cli.db, "wafer", "map", "L1-W01", "--e142", str(tmp_path / "no/x.xml")]) == 2
         assert "No such file or directory" in capsys.readouterr().err
 
+    def test_e142_import(
+        self, cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """`wafer binmap` takes an E142 map as well as the CSV: a map exported from one
+        wafer, its bins changed by the tester, records those bins; a bad one changes
+        nothing and says why."""
+        assert cli("eng1", "route", "import", str(REPO / "deploy/routes/fowlp-cure.toml")) == 0
+        assert cli("op1", "lot", "create", "L1", "--route", "fowlp-cure", "--wafers", "1") == 0
+        dies = tmp_path / "dies.csv"
+        dies.write_text("wafer,x,y,source_wafer\nL1-W01,3,5,DW\nL1-W01,4,5,DW\nL1-W01,3,6,DW\n")
+        assert cli("op1", "wafer", "diemap", str(dies)) == 0
+        exported = tmp_path / "untested.xml"
+        assert main([*cli.db, "wafer", "map", "L1-W01", "--e142", str(exported)]) == 0
+        tested = tmp_path / "tested.xml"
+        # Top row (y = 6): (3, 6) bin 2; bottom row (y = 5): (3, 5) bin 1, (4, 5) bin 9.
+        text = exported.read_text().replace("254255", "002255").replace("254254", "001009")
+        tested.write_text(text)
+        capsys.readouterr()
+        assert cli("op1", "wafer", "binmap", str(tested)) == 0
+        assert "L1-W01: bin 1: 1, bin 2: 1, bin 9: 1" in capsys.readouterr().out
+        assert main([*cli.db, "--json", "wafer", "map", "L1-W01"]) == 0
+        dies_out = json.loads(capsys.readouterr().out)
+        assert {(d["x"], d["y"]): d["bin"] for d in dies_out} == {(3, 5): 1, (4, 5): 9, (3, 6): 2}
+
+        tested.write_text(text.replace("001009", "001"))
+        assert cli("op1", "wafer", "binmap", str(tested)) == 2
+        err = capsys.readouterr().err
+        assert "SubstrateMap L1-W01: BinCode row 2 has 3 characters; 2 dies × 3 = 6" in err
+        assert main([*cli.db, "--json", "wafer", "map", "L1-W01"]) == 0
+        assert {d["bin"] for d in json.loads(capsys.readouterr().out)} == {1, 2, 9}
+
     def test_bad_die_map_file_changes_nothing(
         self, cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
