@@ -42,10 +42,13 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _read(path: Path) -> str:
+    """The file's text: UTF-8, with or without the byte-order mark some tools write."""
     try:
-        return path.read_text()
+        return path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise CliError(f"{path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
 
 
 def _write(path: Path, text: str) -> None:

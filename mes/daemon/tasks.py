@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-CANCEL_RETRY_S = 1.0  # how long a cancelled task gets before it is cancelled again
+import structlog
+
+log = structlog.get_logger(__name__)
+
+# How long a cancelled task gets before it is cancelled again: longer than a tool
+# connection's own clean-up (closing an OPC UA session is bounded by the tool's timeout).
+CANCEL_RETRY_S = 5.0
 
 
 async def cancel_all(tasks: Iterable[asyncio.Task[None]], retry_s: float = CANCEL_RETRY_S) -> None:
@@ -20,3 +26,5 @@ async def cancel_all(tasks: Iterable[asyncio.Task[None]], retry_s: float = CANCE
         for task in pending:
             task.cancel()
         _, pending = await asyncio.wait(pending, timeout=retry_s)
+        if pending:
+            log.warning("tasks_still_running", tasks=sorted(t.get_name() for t in pending))

@@ -6,8 +6,9 @@ schema version in the namespace:
 - each SubstrateMap of a Wafer names its substrate (the wafer id) and a Layout, whose
   Dimension (X, Y) and LowerLeft (default 0, 0) place the map on the wafer's die grid;
 - the map's origin is LowerLeft and its axes go UpRight (x to the right, y upwards, as in
-  the die and bin map files). Other origins are refused: turning them into this grid
-  needs the tester's and the placement's conventions, which the file does not carry;
+  the die and bin map files), unrotated (Orientation 0). Other origins and rotations are
+  refused: turning them into this grid needs the tester's and the placement's
+  conventions, which the file does not carry;
 - one BinCodeMap overlay of BinType Decimal (three digits a die) or HexaDecimal (two),
   rows from the top row down. The NullBin code (default 255) is no die; 254 is a die
   placed but not tested, and records nothing.
@@ -55,6 +56,8 @@ def read_bin_map(text: str, name: str = "E142 map") -> list[DieBin]:
             raise InvalidInput(f"{name}: two SubstrateMaps of wafer {wafer}")
         seen.add(wafer)
         out.extend(_bins(f"{name}: SubstrateMap {wafer}", wafer, smap, layouts))
+    if not out:
+        raise InvalidInput(f"{name}: no tested die (every code is untested or no die)")
     return out
 
 
@@ -75,6 +78,11 @@ def _bins(where: str, wafer: str, smap: ET.Element, layouts: dict[str, ET.Elemen
             f"{where}: OriginLocation {origin[0]}, AxisDirection {origin[1]}: only "
             "LowerLeft / UpRight maps can be read (x to the right, y upwards)"
         )
+    orientation = smap.get("Orientation", "0")
+    if orientation not in ("0", "0.0"):
+        raise InvalidInput(
+            f"{where}: Orientation {orientation}: only unrotated maps (0) can be read"
+        )
     layout = layouts.get(smap.get("LayoutSpecifier", ""))
     if layout is None:
         raise InvalidInput(
@@ -94,7 +102,10 @@ def _bins(where: str, wafer: str, smap: ET.Element, layouts: dict[str, ET.Elemen
     digits, base = DIGITS[bin_type]
     null_text = code_map.get("NullBin")
     null = NULL_BIN if null_text is None else _code(where, "NullBin", null_text, base)
-    rows = [(r.text or "").strip() for r in code_map if _local(r.tag) == "BinCode"]
+    row_elements = [r for r in code_map if _local(r.tag) == "BinCode"]
+    if any(len(r) for r in row_elements):
+        raise InvalidInput(f"{where}: a BinCode row holds elements; only bin codes are read")
+    rows = [(r.text or "").strip() for r in row_elements]
     if len(rows) != height:
         raise InvalidInput(f"{where}: {len(rows)} BinCode rows; the layout is {height} high")
     out = []

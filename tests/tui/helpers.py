@@ -45,8 +45,8 @@ async def settle(pilot: Pilot[None]) -> None:
 
 
 async def still(pilot: Pilot[None]) -> None:
-    """Settle, then stop every text cursor blinking (hidden), so that a snapshot does not
-    depend on whether it was taken in the on or the off half of a blink."""
+    """Settle, then stop every text cursor blinking (it stays shown), so that a snapshot
+    does not depend on whether it was taken in the on or the off half of a blink."""
     await settle(pilot)
     fields = list(pilot.app.screen.query(Input))
     for field_ in fields:

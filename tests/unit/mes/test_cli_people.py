@@ -183,7 +183,7 @@ class TestWaferVerbs:
         tested = tmp_path / "tested.xml"
         # Top row (y = 6): (3, 6) bin 2; bottom row (y = 5): (3, 5) bin 1, (4, 5) bin 9.
         text = exported.read_text().replace("254255", "002255").replace("254254", "001009")
-        tested.write_text(text)
+        tested.write_text("\ufeff" + text, encoding="utf-8")  # with the BOM some tools write
         capsys.readouterr()
         assert cli("op1", "wafer", "binmap", str(tested)) == 0
         assert "L1-W01: bin 1: 1, bin 2: 1, bin 9: 1" in capsys.readouterr().out
@@ -197,6 +197,9 @@ class TestWaferVerbs:
         assert "SubstrateMap L1-W01: BinCode row 2 has 3 characters; 2 dies × 3 = 6" in err
         assert main([*cli.db, "--json", "wafer", "map", "L1-W01"]) == 0
         assert {d["bin"] for d in json.loads(capsys.readouterr().out)} == {1, 2, 9}
+        tested.write_bytes(text.encode("utf-16"))
+        assert cli("op1", "wafer", "binmap", str(tested)) == 2
+        assert f"{tested}: not UTF-8 text (byte 0: invalid start byte)" in capsys.readouterr().err
 
     def test_bad_die_map_file_changes_nothing(
         self, cli: Cli, tmp_path: Path, capsys: pytest.CaptureFixture[str]

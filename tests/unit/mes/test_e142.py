@@ -96,6 +96,9 @@ class TestRead:
         ("change", "message"),
         [
             ({"origin": "UpperLeft"}, "OriginLocation UpperLeft, AxisDirection UpRight: only"),
+            ({"orientation": "180"}, "Orientation 180: only unrotated maps (0) can be read"),
+            ({"rows": ["001002<x>9</x>"]}, "a BinCode row holds elements"),
+            ({"rows": ["255254"]}, "no tested die (every code is untested or no die)"),
             ({"height": "3"}, "1 BinCode rows; the layout is 3 high"),
             ({"rows": ["0010"]}, "BinCode row 1 has 4 characters; 2 dies × 3 = 6"),
             ({"rows": ["0x1001"]}, "BinCode row 1: '0x1' is not a decimal bin code"),
@@ -149,6 +152,7 @@ def hand_made(
     layout: str = "Devices",
     width: str = "2",
     height: str | None = None,
+    orientation: str = "0",
 ) -> str:
     """A one-wafer E142 map written by hand, without a namespace (as some testers do)."""
     rows = rows if rows is not None else ["001002"]
@@ -159,7 +163,8 @@ def hand_made(
         f'<MapData><Layouts><Layout LayoutId="Devices"><Dimension X="{width}" Y="{height}"/>'
         "</Layout></Layouts><SubstrateMaps>"
         f'<SubstrateMap SubstrateType="Wafer" SubstrateId="W" LayoutSpecifier="{layout}" '
-        f'OriginLocation="{origin}" AxisDirection="UpRight"><Overlay MapName="BinCodeMap">'
+        f'Orientation="{orientation}" OriginLocation="{origin}" AxisDirection="UpRight">'
+        '<Overlay MapName="BinCodeMap">'
         f'<BinCodeMap BinType="{bin_type}"{null_attr}>{codes}</BinCodeMap>'
         "</Overlay></SubstrateMap></SubstrateMaps></MapData>"
     )
