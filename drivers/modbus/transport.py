@@ -35,6 +35,19 @@ EXCEPTION_TEXT = {
 REJECTION_CODES = {3, 6}  # the tool understood and refused: a value or a state problem
 
 
+def _raise_if_cancelled() -> None:
+    """Honour a cancellation that pymodbus swallowed.
+
+    On Python 3.11, asyncio.wait_for (which pymodbus awaits the answer with) returns the
+    result instead of raising when the cancellation lands as the answer arrives. The task
+    still counts the cancellation, so raise it here: otherwise a cancelled poll loop goes on
+    polling (a daemon that did not stop on SIGTERM).
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
 class ModbusTransport:
     """A supervised Modbus TCP connection with backoff reconnect and typed errors."""
 
@@ -86,9 +99,13 @@ class ModbusTransport:
         try:
             async with asyncio.timeout(self.timeout_s):
                 ok = await client.connect()
+            _raise_if_cancelled()
         except (TimeoutError, OSError, ModbusException) as exc:
             ok = False
             log.debug("modbus_connect_error", tool=self.name, error=str(exc))
+        except asyncio.CancelledError:
+            client.close()
+            raise
         if not ok:
             client.close()
             self._schedule_retry()
@@ -156,11 +173,9 @@ class ModbusTransport:
             await self.connect()
             assert self._client is not None
             try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
-                # cancellation that lands as the answer arrives, and a cancelled poll
-                # loop then goes on polling (a daemon that did not stop on SIGTERM).
                 async with asyncio.timeout(self.timeout_s):
                     response = await request(self._client)
+                _raise_if_cancelled()
             except TimeoutError:
                 self._drop("timeout")
                 raise ToolUnavailable(

@@ -69,8 +69,7 @@ class Daemon:
         self._lease_until = 0.0
         self._suspended: set[str] = set()  # held tools whose run supervision let go (stale lease)
         self.runs: dict[str, asyncio.Task[None]] = {}  # tool id → its supervising task
-        # Supervising tasks of tools whose lease was lost, until they have ended: cancelled
-        # again at each heartbeat, since one cancel() may be swallowed (mes.daemon.tasks).
+        # Supervising tasks of tools whose lease was lost, until they have ended.
         self._detached: set[asyncio.Task[None]] = set()
         self._idle_alarms = idle.AlarmMemory()  # each idle tool's alarms already raised
         self._stop = asyncio.Event()
@@ -143,10 +142,9 @@ class Daemon:
             log.warning("lease_lost", tool_id=tool_id)
             task = self.runs.pop(tool_id, None)
             if task is not None:
-                self._detached.add(task)
+                task.cancel()
+                self._detached.add(task)  # the shutdown waits for it too
                 task.add_done_callback(self._detached.discard)
-        for task in self._detached:
-            task.cancel()
         if newly:
             # A tool we just took (first start, or taken over): re-attach to runs in flight.
             log.info("lease_acquired", tools=sorted(newly))
