@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.engine import Engine
 
 from mes.daemon.ingest import SampleBuffer
+from mes.engine.recorder import StoredSample
 from mes.services import runs, tools
 from mes.services.runs import Verdict
 from mes.store.tables import utcnow
@@ -77,7 +78,7 @@ class ServiceRecorder:
         self._check_lease()
         await asyncio.to_thread(runs.finish, self.engine, self.actor, run_id, verdict)
 
-    async def stored_samples(self, run_id: int) -> Sequence[tuple[float, str, float | None]]:
+    async def stored_samples(self, run_id: int) -> Sequence[StoredSample]:
         await self.buffer.flush()
         rows = await asyncio.to_thread(runs.samples_of, self.engine, run_id)
         return [(r.t_program, r.name, r.value) for r in rows]

@@ -24,11 +24,10 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from mes.domain.diemap import MAX_BIN, MAX_INDEX, DieBin
+from mes.domain.e142 import NULL_BIN, UNTESTED
 from mes.domain.errors import InvalidInput
 
 DIGITS = {"Decimal": (3, 10), "HexaDecimal": (2, 16)}  # BinType → (characters a die, base)
-UNTESTED = 254
-NULL_BIN = 255
 MAX_BYTES = 20_000_000  # a 999 × 999 map in Decimal is about 3 MB
 
 

@@ -21,7 +21,7 @@ class RunRecorder(Protocol):
 
     async def finish(self, run_id: int, verdict: Verdict) -> None: ...
 
-    async def stored_samples(self, run_id: int) -> Sequence[tuple[float, str, float | None]]:
+    async def stored_samples(self, run_id: int) -> Sequence[StoredSample]:
         """Samples already recorded for the run (for re-attach), ordered by time."""
         ...
 

@@ -23,7 +23,6 @@ from mes.services.lookup import (
     get_lot,
     holds_by_wafer,
     load_route,
-    lot_wafers,
     resolve_wafers,
 )
 from mes.services.tx import transaction
@@ -52,7 +51,7 @@ def place_hold(
     )
     s.add(hold)
     s.flush()
-    held = wafer_ids if wafer_ids is not None else [w.id for w in lot_wafers(s, lot_id)]
+    held = covered_wafers(s, hold)
     history.record(s, held, lot, "hold", actor, f"[{code.value}] {reason}")
     audit.record(
         s,

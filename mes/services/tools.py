@@ -131,7 +131,7 @@ def set_state(engine: Engine, actor: str, tool_id: str, state: str, reason: str)
     except ValueError:
         valid = ", ".join(x.value for x in SETTABLE_STATES)
         raise InvalidInput(f"state {state!r} is not one of: {valid}") from None
-    if target is E10State.PRODUCTIVE:
+    if target not in SETTABLE_STATES:
         raise InvalidInput("state productive is set by runs, not by hand")
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.TOOL_STATE)
