@@ -4,12 +4,12 @@ genealogy verbs in lot_holds)."""
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 
 from mes.cli.common import EXIT_OK, actor_from, emit, engine_from, table
 from mes.cli.lot_holds import CODES, GENEALOGY_VERBS, genealogy_verb, hold_verb
 from mes.services import ledger, lots, plating, reads
+from mes.services.lookup import hold_wafers
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -172,7 +172,7 @@ def show(args: argparse.Namespace, engine: object, lot_id: str) -> None:
                 [
                     str(h.id),
                     h.code,
-                    ",".join(json.loads(h.wafer_ids_json)) if h.wafer_ids_json else "lot",
+                    "lot" if (named := hold_wafers(h)) is None else ",".join(named),
                     h.placed_by,
                     h.reason,
                     h.released_by or "",

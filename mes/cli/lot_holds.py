@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from sqlalchemy.engine import Engine
 
 from mes.cli.common import emit, table
 from mes.domain.holds import HoldCode
 from mes.services import genealogy, holds
+from mes.services.lookup import hold_wafers, link_wafers
 
 CODES = ", ".join(c.value for c in HoldCode)
 GENEALOGY_VERBS = frozenset({"split", "merge", "rework", "genealogy"})
@@ -19,7 +19,8 @@ def hold_verb(args: argparse.Namespace, engine: Engine, actor: str) -> None:
     cmd = args.lot_cmd
     if cmd == "hold":
         h = holds.hold(engine, actor, args.lot_id, args.reason, args.code, args.wafer)
-        which = f"wafers {', '.join(json.loads(h.wafer_ids_json))}" if h.wafer_ids_json else "lot"
+        named = hold_wafers(h)
+        which = "lot" if named is None else f"wafers {', '.join(named)}"
         emit(
             args,
             f"lot {args.lot_id} on hold ({which}) [{h.code}] {h.reason}; hold {h.id}",
@@ -69,12 +70,12 @@ def genealogy_verb(args: argparse.Namespace, engine: Engine, actor: str) -> None
         tree = genealogy.lot_tree(engine, args.lot_id)
         rows = [
             [
-                "before" if link in tree.ancestors and link not in tree.descendants else "after",
+                tree.side(link),
                 f"{link.at:%Y-%m-%d %H:%M}",
                 link.kind,
                 f"{link.from_lot} → {link.to_lot}",
                 link.step,
-                ", ".join(json.loads(link.wafer_ids_json)),
+                ", ".join(link_wafers(link)),
                 link.reason,
             ]
             for link in tree.links

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from mes.domain.errors import InvalidInput
 
 MAX_INDEX = 999  # die positions per axis on a 300 mm panel or wafer
-MAX_BIN = 253  # 254 and 255 mean 'untested' and 'no die' in an E142 bin code map
+# Bin codes an E142 bin code map reserves (mes.domain.e142): test bins stay below them.
+UNTESTED = 254  # a die placed, not tested yet
+NULL_BIN = 255  # no die at this position
+MAX_BIN = UNTESTED - 1
 DIE_COLUMNS = ("wafer", "x", "y", "source_wafer")
 BIN_COLUMNS = ("wafer", "x", "y", "bin")
 

@@ -21,11 +21,10 @@ from collections import Counter
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
+from mes.domain.diemap import MAX_BIN, NULL_BIN, UNTESTED
 from mes.domain.errors import InvalidInput, InvalidState
 
 NAMESPACE = "urn:semi-org:xsd.E142-1.V0105.SubstrateMap"
-NULL_BIN = 255  # no die at this position
-UNTESTED = 254  # a die placed, not tested yet
 GOOD_BINS = frozenset({1})
 
 
@@ -48,11 +47,11 @@ def substrate_map(
     placed = {(d.x, d.y): (UNTESTED if d.bin is None else d.bin) for d in dies}
     if not placed:
         raise InvalidState(f"wafer {wafer_id} has no die map to export")
-    reserved = sorted({d.bin for d in dies if d.bin is not None and d.bin >= UNTESTED})
+    reserved = sorted({d.bin for d in dies if d.bin is not None and d.bin > MAX_BIN})
     if reserved:
         raise InvalidInput(
             f"wafer {wafer_id}: bin {reserved[0]} is reserved in the E142 export "
-            f"({UNTESTED} untested, {NULL_BIN} no die); bins must be 0..{UNTESTED - 1}"
+            f"({UNTESTED} untested, {NULL_BIN} no die); bins must be 0..{MAX_BIN}"
         )
     xs = [x for x, _ in placed]
     ys = [y for _, y in placed]

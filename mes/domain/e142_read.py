@@ -23,8 +23,7 @@ import xml.etree.ElementTree as ET
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from mes.domain.diemap import MAX_BIN, MAX_INDEX, DieBin
-from mes.domain.e142 import NULL_BIN, UNTESTED
+from mes.domain.diemap import MAX_BIN, MAX_INDEX, NULL_BIN, UNTESTED, DieBin
 from mes.domain.errors import InvalidInput
 
 DIGITS = {"Decimal": (3, 10), "HexaDecimal": (2, 16)}  # BinType → (characters a die, base)

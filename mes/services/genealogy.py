@@ -307,6 +307,10 @@ class LotTree:
         unique = {link.id: link for link in [*self.ancestors, *self.descendants]}
         return [unique[k] for k in sorted(k for k in unique if k is not None)]
 
+    def side(self, link: LotLink) -> str:
+        """'before' for a link that led to this lot, 'after' for one that came after it."""
+        return "before" if link in self.ancestors and link not in self.descendants else "after"
+
 
 def lot_tree(engine: Engine, lot_id: str) -> LotTree:
     """Every split and merge that led to this lot, and every one that came after it."""

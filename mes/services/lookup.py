@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from mes.domain.errors import InvalidInput, NotFound
 from mes.domain.routes import Route, parse_route
-from mes.store.tables import Hold, Lot, Wafer
+from mes.store.tables import Hold, Lot, LotLink, Wafer
 from mes.store.tables import Route as RouteRow
 
 # Core statements for the lookups every lot move makes (cheaper than the ORM path).
@@ -97,7 +97,13 @@ def resolve_wafers(session: Session, lot_id: str, names: list[str]) -> list[Wafe
 
 
 def hold_wafers(hold: Hold) -> list[str] | None:
+    """The wafers a hold names, or None for a hold on the whole lot."""
     return None if hold.wafer_ids_json is None else list(json.loads(hold.wafer_ids_json))
+
+
+def link_wafers(link: LotLink) -> list[str]:
+    """The wafers a split or merge moved."""
+    return list(json.loads(link.wafer_ids_json))
 
 
 def covered_wafers(session: Session, hold: Hold) -> list[str]:

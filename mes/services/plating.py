@@ -35,6 +35,12 @@ class WaferPlating:
     unverified_s: float = 0.0  # tool time of current holes its measured ends did not confirm
 
 
+def unconfirmed(record: PlatingRecord) -> bool:
+    """True when too much of the wafer's charge was bridged without confirmation: it is
+    named for metrology, and its thickness does not teach η."""
+    return record.unverified_s > MAX_UNVERIFIED_S
+
+
 def bath_blocks(tool: Tool) -> str | None:
     """Why the tool may not start another run because of its bath, or None."""
     if tool.bath_limit_ah is not None and tool.bath_ah >= tool.bath_limit_ah:
@@ -180,7 +186,7 @@ def record_metrology(
         eta_before = eta_after = tool.eta if tool.eta is not None else eff.eta
         computed = sum(r.thickness_um for r in records) / len(records)
         # η learns only from charges that were measured (holes confirmed at both ends).
-        teach = [r for r in records if r.unverified_s <= MAX_UNVERIFIED_S]
+        teach = [r for r in records if not unconfirmed(r)]
         if teach:
             theoretical = sum(r.thickness_eta1_um for r in teach) / len(teach)
             eta_after = update_eta(

@@ -10,7 +10,6 @@ the rest (a waiting lot, same route and step, no holds) and name what is wrong.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import ClassVar
 
 from sqlalchemy.engine import Engine
@@ -24,6 +23,7 @@ from textual.widgets import Footer, Static
 
 from mes.domain.errors import DomainError, InvalidInput
 from mes.services import genealogy
+from mes.services.lookup import link_wafers
 from mes.store.tables import LotLink
 from mes.tui.modals import before_colon
 from mes.tui.tables import Cell, SyncTable
@@ -66,7 +66,7 @@ def link_cells(link: LotLink) -> list[Cell]:
         link.kind,
         f"{link.from_lot} → {link.to_lot}",
         link.step,
-        ", ".join(json.loads(link.wafer_ids_json)),
+        ", ".join(link_wafers(link)),
         link.reason,
     ]
 

@@ -33,7 +33,6 @@ from mes.services.lookup import hold_wafers
 from mes.store.tables import CureEntry, PlatingRecord
 from mes.tui.modals import ActionModal
 from mes.tui.tables import Cell, SyncTable
-from recipes.faraday import MAX_UNVERIFIED_S
 
 
 def _blank(value: float | None, digits: int) -> str:
@@ -142,15 +141,15 @@ def plating_cells(n: int, r: PlatingRecord) -> list[Cell]:
         # Current samples missing from the run: the charge is integrated across the gap.
         Text(str(r.gaps), style="yellow") if r.gaps else "0",
         # Tool time of holes in the current that its measured ends did not confirm: past
-        # MAX_UNVERIFIED_S the wafer is named for metrology and does not teach η.
-        _unconfirmed(r.unverified_s),
+        # the limit (plating.unconfirmed) the wafer is named for metrology, teaches no η.
+        _unconfirmed(r),
     ]
 
 
-def _unconfirmed(seconds: float) -> Cell:
-    if not seconds:
+def _unconfirmed(r: PlatingRecord) -> Cell:
+    if not r.unverified_s:
         return "0"
-    return Text(f"{seconds:.0f}", style="red" if seconds > MAX_UNVERIFIED_S else "yellow")
+    return Text(f"{r.unverified_s:.0f}", style="red" if plating.unconfirmed(r) else "yellow")
 
 
 LotView = tuple[list[WaferCure], list[PlatingRecord], dict[str, list[str]]]

@@ -267,7 +267,7 @@ class TestTakeover:
         async with lease_history(line) as owners:
             a, b, run_id = await a_runs_with_b_standing_by(line, daemons, oven.port)
             a.signal(signal.SIGKILL)
-            await asyncio.to_thread(a.proc.wait, 10)
+            assert await a.exit_code(10) is not None, a.log_tail()
             killed_at = datetime.now(UTC)
             written = await asyncio.to_thread(sample_ids, line, run_id)
             await wait_for(lambda: lot_done(line), 60, "B to finish the run")
