@@ -20,7 +20,7 @@ from mes.domain.holds import split_code
 from mes.services import genealogy, plating
 from mes.services import lots as lot_tx
 from mes.services import tools as tool_tx
-from mes.services.reads import LotRow
+from mes.services.reads import LotRow, ToolRow
 from mes.tui.data import Snapshot, load_snapshot
 from mes.tui.genealogy import (
     MERGE_EXAMPLE,
@@ -148,6 +148,14 @@ class MainScreen(Screen[None]):
         if lot is None:
             self.notify("No lot selected", severity="warning")
         return lot
+
+    def _selected_tool(self) -> ToolRow | None:
+        key = self.query_one(ToolsTable).selected_key
+        tools = self.snapshot.tools if self.snapshot else []
+        tool = next((t for t in tools if t.id == key), None)
+        if tool is None:
+            self.notify("No tool selected", severity="warning")
+        return tool
 
     def _ask(self, modal: ActionModal) -> None:
         def done(message: str | None) -> None:
@@ -338,12 +346,8 @@ class MainScreen(Screen[None]):
 
     def action_tool_state(self) -> None:
         """Set the E10 state of the tool under the Tools cursor (e.g. back to standby)."""
-        key = self.query_one(ToolsTable).selected_key
-        tool = (
-            next((t for t in self.snapshot.tools if t.id == key), None) if self.snapshot else None
-        )
+        tool = self._selected_tool()
         if tool is None:
-            self.notify("No tool selected", severity="warning")
             return
 
         def submit(text: str) -> str:

@@ -10,13 +10,15 @@ from mes.tui.modals import ActionModal
 from tests.tui.helpers import OPERATOR, OVEN, Harness, column, running, settle, to_oven_step
 
 
-async def select_lot(h: Harness, lot_id: str) -> None:
-    """Focus the Lots table (tab from Tools) and put its cursor on `lot_id`."""
-    await h.press("tab")
+async def select_lot(h: Harness, lot_id: str, *, focus: bool = True) -> None:
+    """Focus the Lots table (tab from Tools; `focus=False` when it has focus already) and
+    put its cursor on `lot_id`."""
+    if focus:
+        await h.press("tab")
     table = h.table("lots")
     assert h.app.focused is table
     keys = [str(r.key.value) for r in table.ordered_rows]
-    await h.press(*["down"] * keys.index(lot_id))
+    await h.press(*["up"] * len(keys), *["down"] * keys.index(lot_id))
     assert h.app.screen_stack[0].query_one("#lots").selected_key == lot_id  # type: ignore[attr-defined]
 
 
@@ -24,6 +26,13 @@ def modal(h: Harness) -> ActionModal:
     screen = h.app.screen
     assert isinstance(screen, ActionModal), f"expected a dialog, got {screen!r}"
     return screen
+
+
+async def retype(h: Harness, text: str) -> None:
+    """Replace the dialog's text with `text` and submit it."""
+    modal(h).query_one(Input).value = ""
+    await h.type(text)
+    await h.press("enter")
 
 
 class TestTrackIn:

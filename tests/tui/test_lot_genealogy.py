@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input
 from mes.domain.errors import InvalidInput
 from mes.services import reads
 from mes.tui.genealogy import GenealogyScreen, parse_merge, parse_split
-from tests.tui.helpers import Harness, cells, running
+from tests.tui.helpers import cells, running
 from tests.tui.test_app import modal, select_lot
 
 
@@ -36,7 +36,7 @@ class TestSplitMerge:
             assert (wafers_of(demo_line, "L001"), wafers_of(demo_line, "L001.1")) == (23, 2)
             assert "L001 split: 2 wafer(s) now in lot L001.1" in [n.message for n in h.notes]
 
-            await select_lot_again(h, "L001")
+            await select_lot(h, "L001", focus=False)
             await h.press("j")
             await h.type("L001.1: re-inspected, within spec")
             await h.press("enter")
@@ -62,13 +62,6 @@ class TestSplitMerge:
             view = h.app.screen
             assert isinstance(view, GenealogyScreen)
             assert view.note == "lot L002 was never split or merged"
-
-
-async def select_lot_again(h: Harness, lot_id: str) -> None:
-    """The Lots table has focus already: move its cursor onto `lot_id`."""
-    table = h.table("lots")
-    keys = [str(r.key.value) for r in table.ordered_rows]
-    await h.press(*["up"] * len(keys), *["down"] * keys.index(lot_id))
 
 
 def test_parse_split_and_merge() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 
 from mes.domain.errors import InvalidInput
 from mes.services import plating
@@ -13,8 +13,8 @@ from mes.services.plating import WaferPlating
 from mes.store.tables import Audit, PlatingRecord, Tool
 from mes.tui.metrology import metrology_message, parse_thickness
 from tests.tui.conftest import plate
-from tests.tui.helpers import OPERATOR, PLATER, Harness, column, running
-from tests.tui.test_app import modal, select_lot
+from tests.tui.helpers import OPERATOR, PLATER, column, running
+from tests.tui.test_app import modal, retype, select_lot
 from tests.tui.test_wafers import wafers_view
 
 MESSAGE = "L001: η 0.900 → 0.948 (measured 5.2 µm, computed 4.94 µm on 2 wafers)"
@@ -37,12 +37,6 @@ def measured(engine: Engine) -> list[float | None]:
 def metrology_events(engine: Engine) -> list[Audit]:
     with Session(engine) as s:
         return list(s.exec(select(Audit).where(Audit.action == "metrology")))
-
-
-async def retype(h: Harness, text: str) -> None:
-    modal(h).query_one(Input).value = ""
-    await h.type(text)
-    await h.press("enter")
 
 
 def nothing_changed(engine: Engine) -> None:

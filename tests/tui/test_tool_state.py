@@ -4,23 +4,16 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.engine import Engine
-from textual.widgets import Input
 
 from mes.domain.errors import InvalidInput
 from mes.services import reads
 from mes.tui.tool_state import parse_state
-from tests.tui.helpers import OVEN, Harness, running
-from tests.tui.test_app import modal
+from tests.tui.helpers import OVEN, running
+from tests.tui.test_app import modal, retype
 
 
 def state_of(engine: Engine, tool_id: str) -> str:
     return next(t.e10_state for t in reads.tools(engine) if t.id == tool_id)
-
-
-async def retype(h: Harness, text: str) -> None:
-    modal(h).query_one(Input).value = ""
-    await h.type(text)
-    await h.press("enter")
 
 
 async def test_state_is_set_and_bad_lines_are_refused_in_the_dialog(demo_line: Engine) -> None:
