@@ -32,6 +32,14 @@ class SyncTable(DataTable[Cell]):
         for key, label in self.COLUMNS:
             self.add_column(label, key=key)
 
+    def watch_virtual_size(self) -> None:
+        # DataTable measures new rows on idle and then sets the virtual size, but it does
+        # not drop the lines it rendered before that measure: a header drawn in between
+        # keeps the old column widths over rows drawn with the new ones. New widths mean
+        # every cached line is stale.
+        self.notify_style_update()
+        self.refresh()
+
     @property
     def selected_key(self) -> str | None:
         """Key of the row under the cursor, or None for an empty table."""
