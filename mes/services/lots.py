@@ -231,6 +231,8 @@ def track_out(engine: Engine, actor: str, lot_id: str) -> Lot:
             raise InvalidState(
                 f"step {step.name} is run by the tool; the engine tracks the lot out when it ends"
             )
+        if is_held(s, lot_id):
+            raise InvalidState(f"lot {lot_id} is on hold; release it before tracking it out")
         before = lot_snapshot(lot)
         advance(s, lot)
         audit.record(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from functools import partial
 
 from sqlalchemy.engine import Engine
 
@@ -36,16 +37,14 @@ class TestConcurrentTransactions:
     def test_two_operators_track_in_the_same_lot(self, leased: Engine) -> None:
         """Two track-ins of one lot at once: one run is requested, the other is refused."""
         lot_at_pmc(leased)
-        for _ in range(5):
-            results = race(
-                lambda: lots.track_in(leased, "op1", "L001", "OVEN-01"),
-                lambda: lots.track_in(leased, "op1", "L001", "OVEN-01"),
-            )
-            errors = [r for r in results if isinstance(r, DomainError)]
-            assert len(errors) == 1, results
-            assert any(w in str(errors[0]) for w in ("running", "changed by someone", "busy"))
-            assert len(reads.runs(leased)) == 1
-            break
+        results = race(
+            lambda: lots.track_in(leased, "op1", "L001", "OVEN-01"),
+            lambda: lots.track_in(leased, "op1", "L001", "OVEN-01"),
+        )
+        errors = [r for r in results if isinstance(r, DomainError)]
+        assert len(errors) == 1, results
+        assert any(w in str(errors[0]) for w in ("running", "changed by someone", "busy"))
+        assert len(reads.runs(leased)) == 1
 
     def test_two_lots_race_for_one_tool(self, leased: Engine) -> None:
         """Two lots tracked in on the same tool at once: one gets it, the other a clear error."""
@@ -63,17 +62,25 @@ class TestConcurrentTransactions:
         assert len(reads.runs(leased)) == 1
 
     def test_hold_racing_manual_track_out(self, leased: Engine) -> None:
-        """A hold and a track-out at once both leave a consistent lot: held, at a known step."""
-        lots.create(leased, "op1", "L001", "fowlp-cure", 5)
-        lots.track_in(leased, "op1", "L001")
-        race(
-            lambda: lots.hold(leased, "op1", "L001", "scratch found"),
-            lambda: lots.track_out(leased, "op1", "L001"),
-        )
-        row = reads.lot(leased, "L001")
-        assert row is not None
-        assert row.on_hold
-        assert row.step in ("MOLD", "PMC")
+        """A hold and a track-out at once run one after the other. Hold first: the track-out
+        is refused with the reason and the lot stays held at MOLD. Track-out first: the lot
+        moves on to PMC and the hold stops it there. Never a held lot moved on."""
+        for n in range(5):
+            lot_id = f"H{n}"
+            lots.create(leased, "op1", lot_id, "fowlp-cure", 5)
+            lots.track_in(leased, "op1", lot_id)
+            held, moved = race(
+                partial(lots.hold, leased, "op1", lot_id, "scratch found"),
+                partial(lots.track_out, leased, "op1", lot_id),
+            )
+            assert not isinstance(held, DomainError), held
+            row = reads.lot(leased, lot_id)
+            assert row is not None and row.on_hold
+            if isinstance(moved, DomainError):
+                assert str(moved) == f"lot {lot_id} is on hold; release it before tracking it out"
+                assert (row.step, row.status) == ("MOLD", "running")
+            else:
+                assert (row.step, row.status) == ("PMC", "waiting")
 
     def test_parallel_audited_writes_keep_one_chain(self, leased: Engine) -> None:
         """Eight lots held at the same moment: eight holds, and the audit chain is unforked."""

@@ -52,6 +52,20 @@ class TestWaferHolds:
             held = s.exec(select(WaferEvent.wafer_id).where(WaferEvent.event == "hold")).all()
         assert sorted(held) == ["L001-W03", "L001-W07"]
 
+    def test_held_lot_is_not_tracked_out(self, line: Engine) -> None:
+        """A hold placed during a manual step keeps the lot there until it is released."""
+        lots.create(line, "op1", "L001", "fowlp-cure", 5)
+        lots.track_in(line, "op1", "L001")
+        holds.hold(line, "op1", "L001", "edge chip", wafers=["2"])
+        with pytest.raises(InvalidState, match="L001 is on hold; release it before tracking"):
+            lots.track_out(line, "op1", "L001")
+        row = reads.lot(line, "L001")
+        assert row is not None and (row.step, row.status) == ("MOLD", "running")
+        lots.release(line, "op1", "L001", "chip within spec")
+        lots.track_out(line, "op1", "L001")
+        row = reads.lot(line, "L001")
+        assert row is not None and (row.step, row.status) == ("PMC", "waiting")
+
     def test_unknown_wafer_refused(self, line: Engine) -> None:
         lot_at_pmc(line)
         with pytest.raises(InvalidInput, match="wafer '26' is not an active wafer of lot L001"):

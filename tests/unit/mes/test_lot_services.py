@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select, text
 
 from mes.domain.errors import InvalidInput, InvalidState, NotFound, PermissionDenied
-from mes.services import audit, lots, reads, tools
-from mes.store.tables import Audit, Run
+from mes.services import audit, lots, qualification, reads, recipes, routes, tools, users
+from mes.store.tables import Audit, Recipe, Run
 from tests.helpers import lot_at_pmc
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 class TestTrackIn:
@@ -34,6 +38,43 @@ class TestTrackIn:
         assert run is not None
         assert (run.recipe_name, run.status, run.tool_id) == ("pmc-175", "requested", "OVEN-01")
         assert reads.tools(leased)[0].run_id == res.run_id
+
+    def test_runs_only_approved_versions(self, leased: Engine, tmp_path: Path) -> None:
+        """A new version waits for approval: lots run the newest approved one, and approval
+        records who and when."""
+        v1 = (REPO / "recipes" / "library" / "pmc-175.toml").read_text(encoding="utf-8")
+        v2_file = tmp_path / "pmc-175-v2.toml"
+        v2_file.write_text(v1.replace("version = 1", "version = 2", 1), encoding="utf-8")
+        recipes.import_file(leased, "eng1", v2_file)
+        tools.register(leased, "equipment", "OVEN-02", "cure_oven")
+        qualification.qualify(leased, "eng1", "OVEN-02", "PMC")
+        tools.heartbeat(leased, "test-daemon", ["OVEN-01", "OVEN-02"], ttl_s=600)
+        lot_at_pmc(leased, "L001")
+        lot_at_pmc(leased, "L002")
+        before = lots.track_in(leased, "op1", "L001", "OVEN-01")
+        recipes.approve(leased, "eng1", "pmc-175", 2)
+        after = lots.track_in(leased, "op1", "L002", "OVEN-02")
+        with Session(leased) as s:
+            versions = [s.get(Run, t.run_id).recipe_version for t in (before, after)]  # type: ignore[union-attr]
+            v2 = s.exec(select(Recipe).where(Recipe.name == "pmc-175", Recipe.version == 2)).one()
+        assert versions == [1, 2]
+        assert v2.approved and v2.approved_by == "eng1" and v2.approved_at is not None
+
+    def test_recipe_without_approved_version_refused(self, engine: Engine) -> None:
+        """A route step whose recipe was imported but never approved cannot be run."""
+        users.bootstrap(engine, "admin")
+        users.add(engine, "admin", "op1", "operator")
+        users.add(engine, "admin", "eng1", "engineer")
+        recipes.import_file(engine, "eng1", REPO / "recipes" / "library" / "pmc-175.toml")
+        routes.import_file(engine, "eng1", REPO / "deploy" / "routes" / "fowlp-cure.toml")
+        tools.register(engine, "equipment", "OVEN-01", "cure_oven")
+        qualification.qualify(engine, "eng1", "OVEN-01", "PMC")
+        tools.heartbeat(engine, "test-daemon", ["OVEN-01"], ttl_s=600)
+        lot_at_pmc(engine)
+        with pytest.raises(InvalidState, match="recipe pmc-175 has no approved version"):
+            lots.track_in(engine, "op1", "L001", "OVEN-01")
+        row = reads.lot(engine, "L001")
+        assert row is not None and (row.status, row.tool_id) == ("waiting", None)
 
     def test_second_lot_refused_on_busy_tool(self, leased: Engine) -> None:
         """A tool with a run in progress refuses another track-in; the second lot stays waiting."""
