@@ -141,12 +141,15 @@ class MetrologyResult:
     eta_before: float
     eta_after: float
     learned_from: int  # records whose charge was measured enough to teach η
+    remeasured: int = 0  # records that had a measurement already: corrected, not taught again
 
     @property
     def eta_note(self) -> str:
         """Why η did not move, or '' when it learned."""
         if self.learned_from:
             return ""
+        if self.remeasured == self.wafers:
+            return "; η not learned again: these wafers were measured before (value corrected)"
         return "; η not learned: no wafer's charge was measured enough (holes not confirmed)"
 
 
@@ -185,8 +188,11 @@ def record_metrology(
         ratios: list[float] = json.loads(tool.eta_ratios_json or "[]")
         eta_before = eta_after = tool.eta if tool.eta is not None else eff.eta
         computed = sum(r.thickness_um for r in records) / len(records)
-        # η learns only from charges that were measured (holes confirmed at both ends).
-        teach = [r for r in records if not unconfirmed(r)]
+        # η learns only from charges that were measured (holes confirmed at both ends), and
+        # once per wafer and run: a second entry corrects the value but is not a new sample.
+        remeasured = [r for r in records if r.measured_um is not None]
+        earlier = sorted({r.measured_um for r in remeasured if r.measured_um is not None})
+        teach = [r for r in records if not unconfirmed(r) and r.measured_um is None]
         if teach:
             theoretical = sum(r.thickness_eta1_um for r in teach) / len(teach)
             eta_after = update_eta(
@@ -206,17 +212,24 @@ def record_metrology(
             "metrology",
             "lot",
             lot_id,
-            before={"eta": round(eta_before, 4)},
+            before={"eta": round(eta_before, 4)} | ({"measured_um": earlier} if earlier else {}),
             after={
                 "eta": round(eta_after, 4),
                 "measured_um": thickness_um,
                 "computed_um": round(computed, 3),
                 "run_id": run.id,
                 "learned_from": len(teach),
+                "remeasured": len(remeasured),
             },
         )
         return MetrologyResult(
-            len(records), thickness_um, computed, eta_before, eta_after, len(teach)
+            len(records),
+            thickness_um,
+            computed,
+            eta_before,
+            eta_after,
+            len(teach),
+            len(remeasured),
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -170,3 +172,34 @@ def test_eta_learns_only_from_charges_that_were_measured(plated_line: Engine) ->
     learned = plating.record_metrology(plated_line, OPERATOR, "L001", 5.2)
     assert learned.learned_from == 2 and learned.eta_after != 0.9
     assert tool_eta(plated_line) == learned.eta_after
+
+
+def test_a_second_entry_corrects_the_value_without_teaching_eta_again(
+    plated_line: Engine,
+) -> None:
+    """The same run measured twice: the new value replaces the old, the audit keeps both, and
+    η and its history are as after the first entry (one run is one sample)."""
+    first = plating.record_metrology(plated_line, OPERATOR, "L001", 5.2)
+    with Session(plated_line) as s:
+        history = s.get(Tool, PLATER).eta_ratios_json  # type: ignore[union-attr]
+    again = plating.record_metrology(plated_line, OPERATOR, "L001", 5.0)
+    assert (again.learned_from, again.remeasured) == (0, 2)
+    assert again.eta_before == again.eta_after == first.eta_after == tool_eta(plated_line)
+    assert "η not learned again" in metrology_message("L001", again)
+    assert measured(plated_line) == [5.0, 5.0]
+    with Session(plated_line) as s:
+        assert s.get(Tool, PLATER).eta_ratios_json == history  # type: ignore[union-attr]
+    corrected = json.loads(metrology_events(plated_line)[-1].before_json or "{}")
+    assert corrected["measured_um"] == [5.2]
+
+
+def test_eta_is_the_moving_average_of_the_runs_measured(plated_line: Engine) -> None:
+    """Two runs measured: η is the mean of their measured / theoretical(η = 1) ratios."""
+    first = plating.record_metrology(plated_line, OPERATOR, "L001", 5.2)
+    plate(plated_line, "L002", [WaferPlating("L002-W01", 1, 4236.0, 0.9, 4.95, 5.5)])
+    second = plating.record_metrology(plated_line, OPERATOR, "L002", 4.8)
+    ratio_1 = 5.2 / ((5.5 + 5.474) / 2)
+    assert first.eta_after == pytest.approx(ratio_1)
+    assert second.eta_before == first.eta_after
+    assert second.eta_after == pytest.approx((ratio_1 + 4.8 / 5.5) / 2)
+    assert tool_eta(plated_line) == second.eta_after
