@@ -103,7 +103,15 @@ def _track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None) -> T
         if not step.automated:
             if tool_id is not None:
                 raise InvalidInput(f"step {step.name} is manual; do not name a tool")
-            claim_lot(s, lot, LotStatus.WAITING, LotStatus.RUNNING)
+            # A manual step may be the timed one too: once it starts, its clock stops.
+            stops = {"qtime_deadline": None, "qtime_step": None}
+            claim_lot(
+                s,
+                lot,
+                LotStatus.WAITING,
+                LotStatus.RUNNING,
+                **(stops if lot.qtime_step == step.name else {}),
+            )
             audit.record(
                 s, actor, "lot.track_in", "lot", lot_id, before=before, after=lot_snapshot(lot)
             )

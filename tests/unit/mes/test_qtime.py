@@ -84,3 +84,26 @@ class TestRouteQTime:
             lot.qtime_step = "PLATE"
             s.add(lot)
         assert lots.enforce_qtime(leased, "equipment") == ["S1"]
+
+    def test_a_manual_timed_step_stops_its_clock(self, leased: Engine, tmp_path: Path) -> None:
+        """The clock runs to a manual step: tracking in there stops it, and the lot is not
+        held later at the step after it."""
+        route = tmp_path / "r.toml"
+        route.write_text(
+            'name = "clean-inspect"\n'
+            '[[steps]]\nname = "CLEAN"\nqtime_to = "INSPECT"\nqtime_h = 2.0\n'
+            '[[steps]]\nname = "INSPECT"\n'
+            '[[steps]]\nname = "PACK"\n'
+        )
+        routes.import_file(leased, "eng1", route)
+        lots.create(leased, "op1", "C1", "clean-inspect", 3)
+        lots.track_in(leased, "op1", "C1")
+        lots.track_out(leased, "op1", "C1")
+        lots.track_in(leased, "op1", "C1")  # INSPECT starts in time
+        with transaction(leased) as s:
+            lot = s.get(Lot, "C1")
+            assert lot is not None and (lot.qtime_step, lot.qtime_deadline) == (None, None)
+        lots.track_out(leased, "op1", "C1")
+        assert lots.enforce_qtime(leased, "equipment") == []
+        row = reads.lot(leased, "C1")
+        assert row is not None and (row.step, row.on_hold) == ("PACK", False)
