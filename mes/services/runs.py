@@ -119,6 +119,15 @@ def claim(engine: Engine, actor: str, tool_ids: Sequence[str]) -> list[RunTicket
             if result.rowcount:  # type: ignore[attr-defined]
                 s.refresh(run)
                 out.append(_ticket(s, run))
+                audit.record(
+                    s,
+                    actor,
+                    "run.claim",
+                    "run",
+                    str(run.id),
+                    before={"status": RunStatus.REQUESTED},
+                    after={"status": RunStatus.RUNNING, "claimed_by": actor},
+                )
     return out
 
 

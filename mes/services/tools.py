@@ -88,7 +88,18 @@ def heartbeat(
             if not taken.rowcount:  # type: ignore[attr-defined]
                 continue
             held.append(tid)
-            if prev.lease_owner is not None:
+            if prev.lease_owner is None:
+                audit.record(
+                    s,
+                    actor,
+                    "tool.lease_take",
+                    "tool",
+                    tid,
+                    reason=f"free; taken by {owner}",
+                    before={"lease_owner": None},
+                    after={"lease_owner": owner, "lease_expires": expires},
+                )
+            else:
                 audit.record(
                     s,
                     actor,
@@ -102,13 +113,26 @@ def heartbeat(
     return held
 
 
-def release_leases(engine: Engine, owner: str) -> None:
+def release_leases(engine: Engine, owner: str, actor: str = "equipment") -> None:
+    """Give up every tool this owner holds (a daemon stopping), each release audited."""
     with transaction(engine) as s:
-        s.execute(
+        released = s.execute(
             update(Tool)
             .where(col(Tool.lease_owner) == owner)
             .values(lease_owner=None, lease_expires=None, online=False)
-        )
+            .returning(col(Tool.id))
+        ).all()
+        for (tid,) in released:
+            audit.record(
+                s,
+                actor,
+                "tool.lease_release",
+                "tool",
+                tid,
+                reason=f"released by {owner}",
+                before={"lease_owner": owner},
+                after={"lease_owner": None},
+            )
 
 
 def publish_values(

@@ -24,8 +24,12 @@ def owner(engine: Engine) -> str | None:
 
 
 def takeovers(engine: Engine) -> list[Audit]:
+    return audited(engine, "tool.lease_takeover")
+
+
+def audited(engine: Engine, action: str) -> list[Audit]:
     with Session(engine) as s:
-        q = select(Audit).where(Audit.action == "tool.lease_takeover").order_by(col(Audit.seq))
+        q = select(Audit).where(Audit.action == action).order_by(col(Audit.seq))
         return list(s.exec(q))
 
 
@@ -72,11 +76,20 @@ class TestHeartbeat:
             assert audit.verify(s).ok
 
     def test_released_lease_is_taken_without_a_takeover(self, line: Engine) -> None:
-        """A lease given back on a clean stop is free: taking it is no take-over."""
+        """A lease given back on a clean stop is free: taking it is no take-over. Each take
+        of a free lease and each release is audited; renewals are not."""
+        tools.heartbeat(line, "daemon-A", [TOOL], 60)
         tools.heartbeat(line, "daemon-A", [TOOL], 60)
         tools.release_leases(line, "daemon-A")
         assert tools.heartbeat(line, "daemon-B", [TOOL], 60) == [TOOL]
         assert takeovers(line) == []
+        taken = [
+            json.loads(a.after_json or "")["lease_owner"] for a in audited(line, "tool.lease_take")
+        ]
+        assert taken == ["daemon-A", "daemon-B"]
+        (released,) = audited(line, "tool.lease_release")
+        assert (released.entity_id, released.reason) == (TOOL, "released by daemon-A")
+        assert owner(line) == "daemon-B"
 
     def test_two_daemons_race_for_an_expired_lease(self, line: Engine) -> None:
         """Two daemons taking one expired lease at once: exactly one wins, audited once."""

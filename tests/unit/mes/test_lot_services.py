@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select, text
 
 from mes.domain.errors import InvalidInput, InvalidState, NotFound, PermissionDenied
-from mes.services import audit, lots, qualification, reads, recipes, routes, tools, users
+from mes.services import audit, lots, qualification, reads, recipes, routes, runs, tools, users
 from mes.store.tables import Audit, Recipe, Run
 from tests.helpers import lot_at_pmc
 
@@ -38,6 +38,12 @@ class TestTrackIn:
         assert run is not None
         assert (run.recipe_name, run.status, run.tool_id) == ("pmc-175", "requested", "OVEN-01")
         assert reads.tools(leased)[0].run_id == res.run_id
+        # The daemon claiming it is a state change too: requested → running, audited once.
+        assert [t.run_id for t in runs.claim(leased, "equipment", ["OVEN-01"])] == [res.run_id]
+        assert runs.claim(leased, "equipment", ["OVEN-01"]) == []
+        with Session(leased) as s:
+            claims = s.exec(select(Audit).where(Audit.action == "run.claim")).all()
+        assert [(a.actor, a.entity_id) for a in claims] == [("equipment", str(res.run_id))]
 
     def test_runs_only_approved_versions(self, leased: Engine, tmp_path: Path) -> None:
         """A new version waits for approval: lots run the newest approved one, and approval
