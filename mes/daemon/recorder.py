@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.engine import Engine
 
 from mes.daemon.ingest import SampleBuffer
+from mes.domain.errors import LeaseFenced
 from mes.engine.recorder import StoredSample
 from mes.services import runs, tools
 from mes.services.runs import Verdict
@@ -28,9 +29,14 @@ class ServiceRecorder:
         tool_id: str,
         buffer: SampleBuffer,
         holds_lease: Callable[[], bool],
+        lease_owner: str | None = None,
     ) -> None:
+        """`lease_owner`: the daemon's id; the run's start and end are then written only
+        while the database still gives it the tool's lease (a second check beside
+        `holds_lease`, which is this daemon's own view)."""
         self.engine = engine
         self.actor = actor
+        self.lease_owner = lease_owner
         self.tool_id = tool_id
         self.buffer = buffer
         self.holds_lease = holds_lease
@@ -42,7 +48,12 @@ class ServiceRecorder:
 
     async def started(self, run_id: int, start_c: float) -> None:
         self._check_lease()
-        await asyncio.to_thread(runs.mark_started, self.engine, self.actor, run_id, start_c)
+        try:
+            await asyncio.to_thread(
+                runs.mark_started, self.engine, self.actor, run_id, start_c, self.lease_owner
+            )
+        except LeaseFenced as exc:
+            raise LeaseLost(str(exc)) from exc
 
     async def samples(self, run_id: int, t_program: float, values: dict[str, float | None]) -> None:
         self._check_lease()
@@ -76,7 +87,12 @@ class ServiceRecorder:
             self._check_lease()
             await self.buffer.flush()
         self._check_lease()
-        await asyncio.to_thread(runs.finish, self.engine, self.actor, run_id, verdict)
+        try:
+            await asyncio.to_thread(
+                runs.finish, self.engine, self.actor, run_id, verdict, self.lease_owner
+            )
+        except LeaseFenced as exc:
+            raise LeaseLost(str(exc)) from exc
 
     async def stored_samples(self, run_id: int) -> Sequence[StoredSample]:
         await self.buffer.flush()

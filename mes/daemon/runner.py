@@ -177,7 +177,7 @@ class Daemon:
     async def _supervise(self, ticket: RunTicket, reattach: bool) -> None:
         tool_id = ticket.tool_id
         recorder = ServiceRecorder(
-            self.engine, self.actor, tool_id, self.buffer, lambda: self.holds(tool_id)
+            self.engine, self.actor, tool_id, self.buffer, lambda: self.holds(tool_id), self.owner
         )
         recorder.lot_id = ticket.lot_id
         poll = self.config.daemon.poll_interval_s

@@ -23,3 +23,7 @@ class PermissionDenied(DomainError):
 
 class Conflict(DomainError):
     """Another transaction changed the object first."""
+
+
+class LeaseFenced(InvalidState):
+    """The tool's lease in the database is no longer the writer's: another daemon drives it."""

@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
 from mes.domain.equipment import E10State
-from mes.domain.errors import NotFound
+from mes.domain.errors import LeaseFenced, NotFound
 from mes.domain.holds import HoldCode
 from mes.domain.roles import Permission
 from mes.services import audit, ledger, plating
@@ -25,7 +25,18 @@ from mes.services.lots import RunStatus, advance, get_lot, load_route, lot_snaps
 from mes.services.plating import WaferPlating
 from mes.services.tools import change_state, down_on_alarm
 from mes.services.tx import transaction
-from mes.store.tables import Alarm, Lot, Material, Recipe, Run, Sample, Tool, Wafer, utcnow
+from mes.store.tables import (
+    Alarm,
+    Lot,
+    Material,
+    Recipe,
+    Run,
+    Sample,
+    Tool,
+    Wafer,
+    as_utc,
+    utcnow,
+)
 from recipes.muf import parse_muf_recipe
 from recipes.plating import parse_plating_recipe
 
@@ -140,10 +151,29 @@ def open_runs(engine: Engine, tool_ids: Sequence[str]) -> list[RunTicket]:
         return [_ticket(s, r) for r in runs]
 
 
-def mark_started(engine: Engine, actor: str, run_id: int, start_c: float) -> None:
+def _fence(s: Session, tool_id: str, lease_owner: str | None) -> Tool:
+    """The run's tool, its row locked; with `lease_owner`, refused unless that daemon still
+    holds a live lease in the database (a daemon paused past its lease writes nothing)."""
+    tool = s.get(Tool, tool_id, with_for_update=True, populate_existing=True)
+    assert tool is not None
+    if lease_owner is not None:
+        expires = tool.lease_expires
+        if tool.lease_owner != lease_owner or expires is None or as_utc(expires) < utcnow():
+            holder = tool.lease_owner or "nobody"
+            raise LeaseFenced(
+                f"tool {tool_id} is leased by {holder}, not {lease_owner}: "
+                "its runs are no longer this daemon's to write"
+            )
+    return tool
+
+
+def mark_started(
+    engine: Engine, actor: str, run_id: int, start_c: float, lease_owner: str | None = None
+) -> None:
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.RUN_EXECUTE)
         run = _run(s, run_id)
+        tool = _fence(s, run.tool_id, lease_owner)
         run.started_at = utcnow()
         run.start_c = start_c
         lot = get_lot(s, run.lot_id)
@@ -151,8 +181,6 @@ def mark_started(engine: Engine, actor: str, run_id: int, start_c: float) -> Non
             lot.qtime_deadline = None
             lot.qtime_step = None
             s.add(lot)
-        tool = s.get(Tool, run.tool_id)
-        assert tool is not None
         before = {"e10_state": tool.e10_state}
         change_state(s, tool, E10State.PRODUCTIVE, actor, f"run {run_id} started", run_id)
         s.add_all([run, tool])
@@ -228,16 +256,18 @@ class Verdict:
     qtime_h: float | None = None  # on track-out: the next step must start within this
 
 
-def finish(engine: Engine, actor: str, run_id: int, verdict: Verdict) -> Lot:
-    """Close a run: track the lot out to its next step, or hold it with the reasons."""
+def finish(
+    engine: Engine, actor: str, run_id: int, verdict: Verdict, lease_owner: str | None = None
+) -> Lot:
+    """Close a run: track the lot out to its next step, or hold it with the reasons.
+    With `lease_owner`, only while that daemon holds the tool's lease (see `_fence`)."""
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.RUN_EXECUTE)
         run = _run(s, run_id, lock=True)
         if run.status != RunStatus.RUNNING:
             raise NotFound(f"run {run_id} is {run.status}, not running")
         lot = get_lot(s, run.lot_id, lock=True)
-        tool = s.get(Tool, run.tool_id)
-        assert tool is not None
+        tool = _fence(s, run.tool_id, lease_owner)
         before = lot_snapshot(lot)
         run.status = RunStatus.ABORTED if verdict.aborted else RunStatus.COMPLETED
         run.ended_at = utcnow()

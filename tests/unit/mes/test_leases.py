@@ -11,9 +11,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from mes.daemon.config import load_config
-from mes.domain.errors import InvalidInput
-from mes.services import audit, reads, tools
-from mes.store.tables import Audit
+from mes.domain.errors import InvalidInput, LeaseFenced
+from mes.services import audit, lots, reads, runs, tools
+from mes.services.runs import Verdict
+from mes.store.tables import Audit, Run
+from tests.helpers import lot_at_pmc
 
 TOOL = "OVEN-01"
 EXPIRED = -1.0  # a TTL that leaves the lease already expired
@@ -107,6 +109,33 @@ class TestHeartbeat:
             assert json.loads(last.after_json or "")["lease_owner"] == winners[0]
             current = winners[0]
         assert len(takeovers(line)) == 5
+
+
+class TestFencing:
+    def test_a_daemon_that_lost_the_lease_cannot_start_or_close_its_run(self, line: Engine) -> None:
+        """Daemon A, paused past its lease, comes back after B took the tool: the database
+        refuses A's start and verdict for the run (B's re-attach owns it); B may write."""
+        tools.heartbeat(line, "daemon-A", [TOOL], 60)
+        lot_at_pmc(line)
+        run_id = lots.track_in(line, "op1", "L001", TOOL).run_id
+        assert run_id is not None
+        runs.claim(line, "equipment", [TOOL])
+        tools.heartbeat(line, "daemon-A", [TOOL], EXPIRED)
+        assert tools.heartbeat(line, "daemon-B", [TOOL], 60) == [TOOL]
+        late = Verdict(passed=True, reasons=[], summary={})
+        with pytest.raises(LeaseFenced, match="OVEN-01 is leased by daemon-B, not daemon-A"):
+            runs.mark_started(line, "equipment", run_id, 25.0, "daemon-A")
+        with pytest.raises(LeaseFenced, match="leased by daemon-B"):
+            runs.finish(line, "equipment", run_id, late, "daemon-A")
+        with Session(line) as s:
+            run = s.get(Run, run_id)
+            assert run is not None and (run.status, run.started_at) == ("running", None)
+        row = reads.lot(line, "L001")
+        assert row is not None and (row.step, row.status) == ("PMC", "running")
+        runs.mark_started(line, "equipment", run_id, 25.0, "daemon-B")
+        runs.finish(line, "equipment", run_id, late, "daemon-B")
+        row = reads.lot(line, "L001")
+        assert row is not None and (row.step, row.status) == ("GRIND", "waiting")
 
 
 class TestLeaseConfig:
