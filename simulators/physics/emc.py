@@ -11,14 +11,25 @@ T is the absolute temperature in kelvin in *both* ki and f_d (one T for the
 whole model); the API takes °C and converts with T = T_C + 273.15. Tg comes
 out in °C. R = 8.314462618 J/(mol·K).
 
-The kinetic set is DOMAIN.md's illustrative EMC. The diffusion parameters are
-ours, chosen (docs/tools/molding-press.md, "EMC cure") so that f_d ≈ 1 while
-the in-mold cure runs (α ≈ 0.75 / 0.85 / 0.90 after 60 / 90 / 120 s at
-175 °C, 0.59 after 120 s at 150 °C, as DOMAIN.md quotes for the plain
-kinetics) and then closes: the critical degree of cure at 175 °C is
-αc ≈ 0.91, so the cure stalls there in the mold, and a 4 h post-mold cure at
-175 °C lifts α from 0.90 to ≈ 0.976 (1 h: 0.965, 8 h: 0.981). Without f_d the
-same kinetics reach 0.999 within the hour and post-mold cure would look pointless.
+The kinetic set is DOMAIN.md's illustrative EMC. The diffusion and Tg
+constants are those of the illustrative grade "emc-g700" that the MES engine
+reads from recipes/materials/emc-g700.toml: the simulator models the same
+material, so the engine's estimate and this truth agree when they integrate
+the same temperatures. The values are written out here rather than read from
+that file: the simulators stay independent of recipes/ and mes/ (an
+import-linter contract), and a change to the shipped material must be made in
+both places (docs/tools/molding-press.md, "EMC cure").
+
+With these, f_d ≈ 1 while most of the in-mold cure runs (α ≈ 0.75 / 0.85
+after 60 / 90 s at 175 °C and 0.59 after 120 s at 150 °C, as DOMAIN.md quotes
+for the plain kinetics) and then closes: the critical degree of cure at
+175 °C is αc = −0.46 + 0.003 × 448.15 = 0.884, so α reaches 0.888 after
+120 s (0.900 without f_d; DOMAIN.md ≈ 0.90) and the cure stalls in the mold
+(10 min: 0.927). Tg∞ (200 °C) lies above the cure temperature, and
+Tg(α) = 175 °C at α ≈ 0.925: the compound vitrifies at 175 °C there, just
+above αc. A post-mold cure at 175 °C after a 120 s mold lifts α from 0.888 to
+≈ 0.959 in 4 h (1 h: 0.947, 8 h: 0.965). Without f_d the same kinetics reach
+0.999 within the hour and post-mold cure would look pointless.
 
 A pure model: no I/O, no state of its own; callers hold α.
 """
@@ -38,10 +49,12 @@ _EXP_LIMIT = 700.0  # exp() overflows past ~709; f_d is 0 to double precision lo
 class EmcParams:
     """One EMC grade: cure kinetics, diffusion control and Tg(α). Illustrative values.
 
-    Kinetics: DOMAIN.md's illustrative set. Diffusion: αc(T) = αc0 + αcT·T with
-    T in K, so αc(150 °C) = 0.848, αc(175 °C) = 0.910, αc(200 °C) = 0.973.
-    Tg: a B-staged EMC that is a solid at room temperature (Tg0 50 °C) and a
-    fully cured Tg of 170 °C, typical of epoxy–novolac MUF compounds.
+    Defaults: the illustrative grade "emc-g700" (the same numbers as
+    recipes/materials/emc-g700.toml). Kinetics: DOMAIN.md's illustrative set.
+    Diffusion: αc(T) = αc0 + αcT·T with T in K, so αc(150 °C) = 0.810,
+    αc(175 °C) = 0.884, αc(200 °C) = 0.959. Tg: 20 °C uncured, 200 °C fully
+    cured (Tg∞ above the 175 °C cure temperature), λ 0.5; Tg(α) = 175 °C at
+    α ≈ 0.925, where the compound vitrifies during a 175 °C cure.
     """
 
     e1_j_per_mol: float = 80_000.0  # E1, activation energy of the n-th order path
@@ -51,11 +64,11 @@ class EmcParams:
     m: float = 0.8  # autocatalytic exponent
     n: float = 1.8  # reaction order
     c: float = 80.0  # C, steepness of the diffusion onset (dimensionless)
-    alpha_c0: float = -0.21  # αc0, critical degree of cure at T = 0 K (extrapolated)
-    alpha_ct_per_k: float = 0.0025  # αcT, rise of the critical degree of cure per kelvin
-    tg0_c: float = 50.0  # Tg of the uncured compound (α = 0)
-    tg_inf_c: float = 170.0  # Tg of the fully cured compound (α = 1)
-    lam: float = 0.45  # λ, DiBenedetto's ΔCp∞/ΔCp0
+    alpha_c0: float = -0.46  # αc0, critical degree of cure at T = 0 K (extrapolated)
+    alpha_ct_per_k: float = 0.003  # αcT, rise of the critical degree of cure per kelvin
+    tg0_c: float = 20.0  # Tg of the uncured compound (α = 0)
+    tg_inf_c: float = 200.0  # Tg of the fully cured compound (α = 1)
+    lam: float = 0.5  # λ, DiBenedetto's ΔCp∞/ΔCp0
 
 
 DEFAULT = EmcParams()
