@@ -7,6 +7,7 @@ is compared with the simulators' own EMC physics (written independently).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,8 @@ from mes.daemon.config import (
 )
 from mes.daemon.runner import Daemon
 from mes.services import ledger, lots, qualification, reads, recipes, routes, tools
+from mes.services.tx import transaction
+from mes.store.tables import Lot, as_utc, utcnow
 from simulators.oven.server import OvenSimulator
 from simulators.press.server import PressSimulator
 from tests.system.conftest import RunningDaemon, wait_for
@@ -156,7 +159,15 @@ class TestMoldAndCure:
             assert len(truth) == WAFERS
             for wafer, cycle in zip(states, truth, strict=True):
                 assert wafer.alpha == pytest.approx(cycle.alpha_end, abs=0.02), wafer.wafer_id
+                assert wafer.tg_c == pytest.approx(cycle.tg_end_c, abs=3.0), wafer.wafer_id
                 assert 0.80 <= (wafer.alpha or 0) < 0.95
+            # The end of molding starts the recipe's Q-time clock for PMC (24 h).
+            with transaction(mold_line) as s:
+                lot = s.get(Lot, "L1")
+                assert lot is not None and lot.qtime_step == "PMC"
+                assert lot.qtime_deadline is not None
+                left = as_utc(lot.qtime_deadline) - utcnow()
+            assert timedelta(hours=23.9) < left <= timedelta(hours=24)
             oven.load_emc(sum(c.alpha_end for c in truth) / WAFERS)
             lots.track_in(mold_line, "op1", "L1", "OVEN-01")
             await wait_for(lambda: step_of(mold_line, "L1") != ("PMC", False), what="PMC to end")
