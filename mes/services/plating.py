@@ -83,11 +83,15 @@ def current_eta(s: Session, tool_id: str, recipe_eta: float) -> float:
 
 
 def maintain_bath(engine: Engine, actor: str, tool_id: str, reason: str) -> Tool:
-    """Record a bath make-up: amp-hours back to zero, the tool back to standby."""
+    """Record a bath make-up: amp-hours back to zero and, if the tool was scheduled down
+    (for its bath life, or any planned maintenance), back to standby. A tool down for
+    another reason (an alarm: unscheduled down; engineering) keeps that state: a fresh
+    bath does not clear it."""
     reason = check_reason(reason)
     with transaction(engine) as s:
         authorize(engine, s, actor, Permission.TOOL_STATE)
-        tool = s.get(Tool, tool_id)
+        # Lock the row: a track-in claiming the tool at this moment waits for the make-up.
+        tool = s.get(Tool, tool_id, with_for_update=True, populate_existing=True)
         if tool is None:
             raise NotFound(f"tool {tool_id!r} does not exist")
         if tool.type != "plating_tool":
@@ -98,7 +102,8 @@ def maintain_bath(engine: Engine, actor: str, tool_id: str, reason: str) -> Tool
         tool.bath_ah = 0.0
         tool.eta = None  # a fresh bath: η starts again from the recipe's value
         tool.eta_ratios_json = None
-        change_state(s, tool, E10State.STANDBY, actor, reason)
+        if tool.e10_state == E10State.SCHEDULED_DOWN:
+            change_state(s, tool, E10State.STANDBY, actor, reason)
         s.add(tool)
         audit.record(
             s,

@@ -19,7 +19,8 @@ import structlog
 from drivers.plater import nodes
 from simulators import cli_common
 from simulators.errors import SimConfigError
-from simulators.plater.faults import parse_fault
+from simulators.fault_spec import FaultSpecError
+from simulators.plater.faults import Fault, parse_fault
 from simulators.plater.server import PlaterSimulator
 
 DEFAULT_CERT_DIR = Path("var/plater-sim/pki")
@@ -61,6 +62,19 @@ def simulator_from_args(args: argparse.Namespace) -> PlaterSimulator:
         raise SimConfigError(f"--amp-hours must be a number ≥ 0, got {args.amp_hours}")
     users = cli_common.users_from_args(args, log)
     faults = cli_common.parse_faults(args.faults, parse_fault)
+    try:
+        return _simulator(args, speed, users, faults, amp_hours)
+    except FaultSpecError as exc:  # a fault the tool cannot have (a cell it lacks)
+        raise SimConfigError(f"--fault: {exc}") from None
+
+
+def _simulator(
+    args: argparse.Namespace,
+    speed: float,
+    users: dict[str, str],
+    faults: list[Fault],
+    amp_hours: float,
+) -> PlaterSimulator:
     return PlaterSimulator(
         args.host,
         args.port,
