@@ -83,6 +83,8 @@ def record_bin_map(engine: Engine, actor: str, bins: list[DieBin]) -> dict[str, 
         now = utcnow()
         summary: dict[str, Counter[int]] = {}
         rebinned: Counter[str] = Counter()
+        # A retest replaces bins; the audit keeps each one it replaced (x, y, old, new).
+        changed: dict[str, list[tuple[int, int, int, int]]] = {}
         for b in bins:
             die = dies.get((b.wafer, b.x, b.y))
             if die is None:
@@ -91,6 +93,8 @@ def record_bin_map(engine: Engine, actor: str, bins: list[DieBin]) -> dict[str, 
                 )
             if die.bin is not None:
                 rebinned[b.wafer] += 1
+                if die.bin != b.bin:
+                    changed.setdefault(b.wafer, []).append((b.x, b.y, die.bin, b.bin))
             die.bin = b.bin
             die.binned_at = now
             s.add(die)
@@ -105,6 +109,7 @@ def record_bin_map(engine: Engine, actor: str, bins: list[DieBin]) -> dict[str, 
                 "wafer.binmap",
                 "wafer",
                 wafer_id,
+                before={"changed": changed[wafer_id]} if wafer_id in changed else None,
                 after={"bins": {str(k): v for k, v in counts.items()}},
                 reason=f"retest: {rebinned[wafer_id]} dies re-binned"
                 if rebinned[wafer_id]

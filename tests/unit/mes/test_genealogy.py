@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from mes.domain.diemap import parse_bin_map, parse_die_map
 from mes.domain.errors import InvalidInput, InvalidState, PermissionDenied
@@ -190,6 +191,22 @@ class TestMaps:
         with pytest.raises(InvalidInput, match=r"no die placed at \(5, 5\)"):
             diemaps.record_bin_map(manual, "op1", bad)
         assert all(d.bin is None for d in diemaps.wafer_map(manual, "L7-W01").dies)
+
+    def test_retest_keeps_the_replaced_bins_in_the_audit(self, manual: Engine) -> None:
+        """A second bin map replaces bins; the audit names each die whose bin it changed."""
+        lots.create(manual, "op1", "L8", "fo-manual", 1)
+        diemaps.record_die_map(manual, "op1", parse_die_map(die_map_csv(["L8-W01"])))
+        diemaps.record_bin_map(manual, "op1", parse_bin_map("wafer,x,y,bin\nL8-W01,0,0,7\n"))
+        retest = "wafer,x,y,bin\nL8-W01,0,0,1\nL8-W01,1,0,1\n"
+        diemaps.record_bin_map(manual, "op1", parse_bin_map(retest))
+        die = next(d for d in diemaps.wafer_map(manual, "L8-W01").dies if (d.x, d.y) == (0, 0))
+        assert die.bin == 1
+        with Session(manual) as s:
+            q = select(Audit).where(Audit.action == "wafer.binmap").order_by(col(Audit.seq))
+            first, second = s.exec(q).all()
+        assert first.before_json is None
+        assert json.loads(second.before_json or "{}") == {"changed": [[0, 0, 7, 1]]}
+        assert second.reason == "retest: 1 dies re-binned"
 
     @pytest.mark.parametrize(
         ("text", "message"),
