@@ -9,6 +9,12 @@ the cycle in progress and the EMC in the cavity) is kept. The physics does not s
 while the server is down: the job is paused, not lost, and resumes where it was.
 The press then still carries the run, so by muf-175's policy (hold_at_end, excursions
 only) a gap inside the cure stage raises no excursion: the lot tracks out to PMC.
+
+The daemon's reconnect backoff runs in real seconds (0.2 s doubling to 10 s) while the
+press runs 100x: a few seconds of backoff are minutes of press time. The recipe is
+therefore muf-175 with a 900 s in-mold cure (9 s here), so the reconnect lands in the
+cure it interrupted whatever the backoff; with the shipped 120 s cure it may land after
+the cycle (or the job) ended, and the lot holds instead.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from drivers.core.press import CycleState
-from mes.services import ledger, lots, reads, runs
+from mes.services import ledger, lots, reads, recipes, runs
 from simulators.oven.server import OvenSimulator
 from simulators.press.server import PressSimulator
 from tests.system.conftest import wait_for
 from tests.system.test_mold_and_cure import (  # fixtures: used as test arguments
+    REPO,
     WAFERS,
     mold_line,  # noqa: F401
     press,  # noqa: F401
@@ -37,6 +44,21 @@ pytestmark = pytest.mark.system
 TOOL = "PRESS-01"
 LOT = "L1"
 CURE = float(CycleState.CURE)
+CURE_S = 900.0
+
+
+def long_cure_recipe(engine: Engine, tmp_path: Path) -> None:
+    """muf-175 v2: the shipped recipe with a CURE_S in-mold cure, approved (the route's)."""
+    text = (REPO / "recipes" / "library" / "muf-175.toml").read_text()
+    assert text.count("version = 1") == 1 and text.count("cure_time_s = 120.0") == 1
+    path = tmp_path / "muf-long-cure.toml"
+    path.write_text(
+        text.replace("version = 1", "version = 2").replace(
+            "cure_time_s = 120.0", f"cure_time_s = {CURE_S}"
+        )
+    )
+    row = recipes.import_file(engine, "eng1", path)
+    recipes.approve(engine, "eng1", row.name, row.version)
 
 
 def press_online(engine: Engine) -> bool:
@@ -76,6 +98,7 @@ class TestPressRestart:
         """Server stopped during cycle 1's cure and started again on its port: the daemon
         reports the press unreachable, reconnects, records the gap, keeps every sample
         written before it and molds the lot to the end (tracked out to PMC)."""
+        long_cure_recipe(mold_line, tmp_path)
         d = await start_daemon(mold_line, press, oven, tmp_path, monkeypatch)
         try:
             lots.create(mold_line, "op1", LOT, "fowlp-mold", WAFERS)
@@ -96,6 +119,7 @@ class TestPressRestart:
             last_before = max(t for _, t, _, _ in before)
             job_before = press.readings()
             assert job_before.current_cycle == 1  # the outage is mid-cycle
+            assert job_before.cycle_time_s < CURE_S / 2  # well inside the cure
             # asyncua 2.1 keeps a stopped server's sessions (and their timeout tasks) for
             # re-activation; close them, as tests/system/test_press_driver.py does.
             assert server is not None
@@ -121,7 +145,7 @@ class TestPressRestart:
         after = record(mold_line, run_id)
         assert before <= after
         assert any(t > last_before for _, t, _, _ in after - before)
-        assert max(t for _, t, _, _ in after) > last_before + 100  # cycle 2 seen too
+        assert max(t for _, t, _, _ in after) > last_before + CURE_S  # cycle 2 seen too
         # The press kept the job through the restart; the run ends with its verdict.
         assert step_of(mold_line, LOT) == ("PMC", False), reads.lot(mold_line, LOT)
         run = reads.runs(mold_line, LOT)[-1]

@@ -50,6 +50,7 @@ class PressChecker:
         if self._cycle is not None and (
             n != self._cycle.number or snap.cycle_state not in IN_CAVITY
         ):
+            self._cycle.gaps += int(after_gap)  # the gap cut the end of this cycle
             self._close_cycle()
         failing: dict[str, str] = {}
         if snap.cycle_state in IN_CAVITY and n >= 1:
@@ -158,8 +159,14 @@ class PressChecker:
             if rec is None:
                 reasons.append(f"{wafer}: cycle {i} not seen molding")
             elif rec.alpha_after < target:
+                unseen = (
+                    f" (computed across {rec.gaps} gap(s) in the press's readings during "
+                    f"cycle {i}: the cure it did not see is missing)"
+                    if rec.gaps
+                    else ""
+                )
                 reasons.append(
-                    f"{wafer}: α = {rec.alpha_after:.3f} after molding, below {target:g}"
+                    f"{wafer}: α = {rec.alpha_after:.3f} after molding, below {target:g}{unseen}"
                 )
         return reasons
 

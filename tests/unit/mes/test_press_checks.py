@@ -102,6 +102,28 @@ class TestPressChecker:
         assert [e.code for e in checker.excursions] == ["transfer"]
         assert checker.bad_cycles == {1: checker.excursions[0].message}
 
+    def test_a_gap_that_cuts_a_cycle_is_named_in_its_reason(self, muf: MufRecipe) -> None:
+        """The press unreadable from 40 s into cycle 1's cure until cycle 2: the cycle's
+        record counts the gap, and its low α is reported as computed across it."""
+        material = material_for(muf)
+        checker = PressChecker(muf, material.kinetics, material.name, ("L1-W01", "L1-W02"))
+        for t in range(0, 55):  # clamp 5 s, fill 10 s, 40 s of cure
+            state = CycleState.CLAMP if t < 5 else CycleState.FILL if t < 15 else CycleState.CURE
+            checker.observe(snap(float(t), 1, state))
+        t0 = 140.0  # cycle 2 starts; everything in between unseen
+        for i, (state, duration) in enumerate(STAGES):
+            start = t0 + sum(d for _, d in STAGES[:i])
+            for k in range(int(duration)):
+                checker.observe(snap(start + k, 2, state), after_gap=(i == 0 and k == 0))
+        checker.finish()
+        assert (checker.records[1].gaps, checker.records[2].gaps) == (1, 0)
+        reasons = checker.verdict_reasons(hold_on_excursion=True)
+        alpha = checker.records[1].alpha_after
+        assert reasons == [
+            f"L1-W01: α = {alpha:.3f} after molding, below 0.8 (computed across 1 gap(s) in "
+            "the press's readings during cycle 1: the cure it did not see is missing)"
+        ]
+
 
 class TestWaferCureTracker:
     def inputs(self, alpha: float) -> list[WaferCureInput]:
