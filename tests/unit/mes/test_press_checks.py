@@ -107,7 +107,7 @@ class TestPressChecker:
         record counts the gap, and its low α is reported as computed across it."""
         material = material_for(muf)
         checker = PressChecker(muf, material.kinetics, material.name, ("L1-W01", "L1-W02"))
-        for t in range(0, 55):  # clamp 5 s, fill 10 s, 40 s of cure
+        for t in range(55):  # clamp 5 s, fill 10 s, 40 s of cure
             state = CycleState.CLAMP if t < 5 else CycleState.FILL if t < 15 else CycleState.CURE
             checker.observe(snap(float(t), 1, state))
         t0 = 140.0  # cycle 2 starts; everything in between unseen
