@@ -15,6 +15,8 @@ from mes.services import qualification, recipes, routes, tools, users
 from mes.store.db import create_schema, make_engine
 
 REPO = Path(__file__).resolve().parents[1]
+# The molding line's fixtures (press, mold_line) for every system test that needs it.
+pytest_plugins = ["tests.system.press_line"]
 PG_URL = os.environ.get("PKGLINE_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

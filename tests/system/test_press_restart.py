@@ -30,14 +30,7 @@ from mes.services import ledger, lots, reads, recipes, runs
 from simulators.oven.server import OvenSimulator
 from simulators.press.server import PressSimulator
 from tests.system.conftest import wait_for
-from tests.system.test_mold_and_cure import (  # fixtures: used as test arguments
-    REPO,
-    WAFERS,
-    mold_line,  # noqa: F401
-    press,  # noqa: F401
-    start_daemon,
-    step_of,
-)
+from tests.system.press_line import REPO, WAFERS, start_daemon, step_of
 
 pytestmark = pytest.mark.system
 
@@ -89,8 +82,8 @@ def in_cure_of_first_cycle(engine: Engine, run_id: int) -> bool:
 class TestPressRestart:
     async def test_server_restart_mid_cure_records_gap_keeps_samples_and_tracks_out(
         self,
-        mold_line: Engine,  # noqa: F811
-        press: PressSimulator,  # noqa: F811
+        mold_line: Engine,
+        press: PressSimulator,
         oven: OvenSimulator,
         tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch,
