@@ -3,25 +3,27 @@ MUF recipe and molding route, and a daemon driving the press and an oven."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from mes.daemon.config import (
-    DaemonSection,
-    LineConfig,
-    LineSection,
-    OpcUaSecurity,
-    ToolSection,
-)
-from mes.daemon.runner import Daemon
+from mes.daemon.config import LineConfig, LineSection
 from mes.services import lots, qualification, reads, recipes, routes, tools
 from simulators.oven.server import OvenSimulator
 from simulators.press.server import PressSimulator
-from tests.system.conftest import RunningDaemon, wait_for
+from tests.system.conftest import (
+    RunningDaemon,
+    fast_daemon,
+    opcua_tool,
+    oven_tool,
+    run_daemon,
+    step_of,
+    wait_for,
+)
+
+__all__ = ["REPO", "WAFERS", "mold", "mold_line", "press", "start_daemon", "step_of"]
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD_ENV = "PKGLINE_TEST_PRESS_PASSWORD"
@@ -62,57 +64,23 @@ async def start_daemon(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> RunningDaemon:
+    """A daemon driving the press and the oven, once both are leased and online."""
     monkeypatch.setenv(PASSWORD_ENV, "s3cret-press")
-    assert press.server_cert_path is not None
+    client = tmp_path / "pki" / "client"
+    press_tool = opcua_tool(
+        "PRESS-01", "molding_press", press.port, press.server_cert_path, client, PASSWORD_ENV
+    )
     config = LineConfig(
         line=LineSection(name="test"),
-        daemon=DaemonSection(
-            id="daemon-1",
-            poll_interval_s=0.02,
-            idle_poll_interval_s=0.2,
-            claim_interval_s=0.05,
-            lease_ttl_s=5,
-            sample_batch=200,
-            flush_interval_s=0.2,
-        ),
-        tools=[
-            ToolSection(
-                id="PRESS-01",
-                type="molding_press",
-                protocol="opcua",
-                host="127.0.0.1",
-                port=press.port,
-                timeout_s=2.0,
-                security=OpcUaSecurity(
-                    server_cert=press.server_cert_path,
-                    client_cert_dir=tmp_path / "pki" / "client",
-                    username="mes",
-                    password_env=PASSWORD_ENV,
-                ),
-            ),
-            ToolSection(
-                id="OVEN-01",
-                type="cure_oven",
-                protocol="modbus",
-                host="127.0.0.1",
-                port=oven.port,
-                timeout_s=0.5,
-            ),
-        ],
+        daemon=fast_daemon(),
+        tools=[press_tool, oven_tool(oven.port)],
     )
-    daemon = Daemon(config, engine)
-    task = asyncio.create_task(daemon.run())
-    await wait_for(
+    return await run_daemon(
+        engine,
+        config,
         lambda: all(t.online and t.lease_owner == "daemon-1" for t in reads.tools(engine)),
-        what="both tools online",
+        "both tools online",
     )
-    return RunningDaemon(daemon, task)
-
-
-def step_of(engine: Engine, lot_id: str) -> tuple[str, bool]:
-    row = reads.lot(engine, lot_id)
-    assert row is not None
-    return row.step, row.on_hold
 
 
 async def mold(engine: Engine, lot_id: str) -> None:

@@ -9,12 +9,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from mes.daemon.config import DaemonSection, LineConfig, LineSection, OpcUaSecurity, ToolSection
-from mes.daemon.runner import Daemon
+from mes.daemon.config import LineConfig, LineSection
 from mes.domain.errors import InvalidState
 from mes.services import lots, plating, qualification, reads, recipes, routes, runs, tools
 from simulators.plater.server import PlaterSimulator
-from tests.system.conftest import RunningDaemon, wait_for
+from tests.system.conftest import (
+    RunningDaemon,
+    fast_daemon,
+    opcua_tool,
+    run_daemon,
+    step_of,
+    wait_for,
+)
 
 pytestmark = pytest.mark.system
 
@@ -70,49 +76,22 @@ async def start_daemon(
     bath_limit_ah: float | None = None,
 ) -> RunningDaemon:
     monkeypatch.setenv(PASSWORD_ENV, "s3cret-plater")
-    assert sim.server_cert_path is not None
-    config = LineConfig(
-        line=LineSection(name="test"),
-        daemon=DaemonSection(
-            id="daemon-1",
-            poll_interval_s=0.02,
-            idle_poll_interval_s=0.2,
-            claim_interval_s=0.05,
-            lease_ttl_s=5,
-            sample_batch=200,
-            flush_interval_s=0.2,
-        ),
-        tools=[
-            ToolSection(
-                id="PLATER-01",
-                type="plating_tool",
-                protocol="opcua",
-                host="127.0.0.1",
-                port=sim.port,
-                timeout_s=2.0,
-                bath_limit_ah=bath_limit_ah,
-                security=OpcUaSecurity(
-                    server_cert=sim.server_cert_path,
-                    client_cert_dir=tmp_path / "pki" / "client",
-                    username="mes",
-                    password_env=PASSWORD_ENV,
-                ),
-            )
-        ],
+    tool = opcua_tool(
+        "PLATER-01",
+        "plating_tool",
+        sim.port,
+        sim.server_cert_path,
+        tmp_path / "pki" / "client",
+        PASSWORD_ENV,
+        bath_limit_ah=bath_limit_ah,
     )
-    daemon = Daemon(config, engine)
-    task = asyncio.create_task(daemon.run())
-    await wait_for(
+    config = LineConfig(line=LineSection(name="test"), daemon=fast_daemon(), tools=[tool])
+    return await run_daemon(
+        engine,
+        config,
         lambda: any(t.id == "PLATER-01" and t.online for t in reads.tools(engine)),
-        what="the plater online",
+        "the plater online",
     )
-    return RunningDaemon(daemon, task)
-
-
-def step_of(engine: Engine, lot_id: str) -> tuple[str, bool]:
-    row = reads.lot(engine, lot_id)
-    assert row is not None
-    return row.step, row.on_hold
 
 
 def to_plate(engine: Engine, lot_id: str, wafers: int) -> None:
