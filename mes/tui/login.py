@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Label, Static
 
 from mes.domain.errors import DomainError
 from mes.services import users
+from mes.tui.keys import after_pending_keys
 
 
 class LoginScreen(Screen[users.Login]):
@@ -45,6 +46,9 @@ class LoginScreen(Screen[users.Login]):
         return str(self.query_one("#login-error", Static).content)
 
     def action_login(self) -> None:
+        after_pending_keys(self, self._login)  # a password typed fast is read whole
+
+    def _login(self) -> None:
         name = self.query_one("#user", Input).value.strip()
         if not name:
             self.query_one("#user", Input).focus()

@@ -19,6 +19,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Footer, Input, Label, Static
 
 from mes.domain.errors import DomainError, InvalidInput
+from mes.tui.keys import after_pending_keys
 
 # Runs the transaction with the field's text; returns the message to show on success.
 Submit = Callable[[str], str]
@@ -38,7 +39,8 @@ class ActionModal(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
-        # priority: the Input's own (hidden) enter binding would hide this one in the footer.
+        # priority: the Input's own (hidden) enter binding would hide this one in the footer
+        # (so the value is read after the keys typed before it: mes.tui.keys).
         Binding("enter", "confirm", "Confirm", priority=True),
     ]
 
@@ -84,6 +86,9 @@ class ActionModal(ModalScreen[str | None]):
         return str(self.query_one("#error", Static).content)
 
     def action_confirm(self) -> None:
+        after_pending_keys(self, self._confirm)
+
+    def _confirm(self) -> None:
         # One transaction at a time: a second Enter must not run the action twice.
         if not self.query_one(Input).disabled:
             self._run(self.query_one(Input).value)

@@ -31,6 +31,7 @@ from mes.services import diemaps, holds, ledger, plating
 from mes.services.ledger import WaferCure
 from mes.services.lookup import hold_wafers
 from mes.store.tables import CureEntry, PlatingRecord
+from mes.tui.keys import after_pending_keys
 from mes.tui.modals import ActionModal
 from mes.tui.tables import Cell, SyncTable
 
@@ -262,6 +263,9 @@ class WafersScreen(ModalScreen[None]):
         self.app.push_screen(modal, done)
 
     def action_ledger(self) -> None:
+        after_pending_keys(self, self._ledger)  # after cursor moves typed before the Enter
+
+    def _ledger(self) -> None:
         wafer_id = self.query_one(WafersTable).selected_key
         if wafer_id is not None:
             self._load_ledger(wafer_id)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 from sqlalchemy.engine import Engine
+from textual.events import Key
 from textual.message import Message
 from textual.notifications import Notification, Notify
 from textual.pilot import Pilot
@@ -15,6 +16,8 @@ from textual.widgets import DataTable, Input
 
 from mes.services import lots
 from mes.tui import LineApp
+
+_KEY_NAMES = {" ": "space", "-": "minus", ":": "colon", ".": "full_stop", ",": "comma"}
 
 OPERATOR = "op1"
 OVEN = "OVEN-01"
@@ -55,6 +58,15 @@ async def still(pilot: Pilot[None]) -> None:
         await settle(pilot)
 
 
+async def burst(pilot: Pilot[None], text: str) -> None:
+    """Type `text` and Enter as a barcode scanner or a paste does: every key queued at
+    once, none handled before the next arrives (Pilot's press waits after each key)."""
+    for ch in text:
+        pilot.app.post_message(Key(_KEY_NAMES.get(ch, ch), ch))
+    pilot.app.post_message(Key("enter", "\r"))
+    await settle(pilot)
+
+
 def cells(table: DataTable[object], key: str) -> list[str]:
     """The row's cells as plain text."""
     return [c.plain if isinstance(c, Text) else str(c) for c in table.get_row(key)]
@@ -80,6 +92,9 @@ class Harness:
     async def type(self, text: str) -> None:
         await self.pilot.press(*text)
         await settle(self.pilot)
+
+    async def burst(self, text: str) -> None:
+        await burst(self.pilot, text)
 
     def table(self, name: str) -> DataTable[object]:
         return self.app.screen_stack[0].query_one(f"#{name}", DataTable)

@@ -144,6 +144,17 @@ class TestHoldRelease:
             assert column(table, "status")["L002"] == "on hold"
             assert column(table, "hold")["L001"] == ""
 
+    async def test_a_reason_typed_in_a_burst_is_taken_whole(self, demo_line: Engine) -> None:
+        """Keys that arrive together with Enter (a scanner, a paste) are all in the value
+        the dialog submits: Enter is seen first, but the value is read after them."""
+        async with running(demo_line) as h:
+            await select_lot(h, "L002")
+            await h.press("h")
+            await h.burst("carrier CAR-0815 label torn")
+            assert h.app.screen is h.app.screen_stack[0]  # the dialog closed
+            lot = reads.lot(demo_line, "L002")
+            assert lot is not None and lot.hold_reason == "carrier CAR-0815 label torn"
+
     async def test_hold_code_and_the_release_it_needs(self, demo_line: Engine) -> None:
         """'quality: …' places a quality hold; the operator's release is refused in the
         dialog with the missing permission, and the hold stays."""

@@ -10,7 +10,7 @@ from mes.services import users
 from mes.tui import LineApp
 from mes.tui.login import LoginScreen
 from mes.tui.screen import MainScreen
-from tests.tui.helpers import NO_TICK_S, OPERATOR, SIZE, settle
+from tests.tui.helpers import NO_TICK_S, OPERATOR, SIZE, burst, settle
 
 
 async def test_login_then_main_screen(demo_engine: Engine) -> None:
@@ -66,3 +66,15 @@ async def test_quitting_ends_the_session_it_opened(demo_engine: Engine) -> None:
         assert token is not None
     with pytest.raises(PermissionDenied, match="not logged in"):
         users.session_user(demo_engine, token)
+
+
+async def test_a_password_typed_fast_is_read_whole(demo_engine: Engine) -> None:
+    """A password and Enter arriving in one burst (a password manager typing it) log in."""
+    users.set_password(demo_engine, "admin", OPERATOR, "op1-pass-12")
+    app = LineApp(demo_engine, None, NO_TICK_S)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#user")
+        await pilot.press(*OPERATOR)
+        await pilot.click("#password")
+        await burst(pilot, "op1-pass-12")
+        assert isinstance(app.screen, MainScreen), getattr(app.screen, "error", "")
