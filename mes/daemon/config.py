@@ -78,6 +78,7 @@ class ToolSection(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     security: OpcUaSecurity | None = None
     bath_limit_ah: Annotated[float, Field(gt=0, le=1_000_000)] | None = None  # plating tools
+    cells: Annotated[int, Field(ge=1, le=64)] | None = None  # plating tools (default 2)
 
     @model_validator(mode="after")
     def _protocol_fits_type(self) -> ToolSection:
@@ -86,6 +87,10 @@ class ToolSection(_Strict):
         ]
         if self.protocol != expected:
             raise ValueError(f"protocol: a {self.type} speaks {expected}, not {self.protocol}")
+        if self.type != "plating_tool":
+            for name in ("cells", "bath_limit_ah"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name}: only a plating_tool has it, not a {self.type}")
         if self.protocol == "opcua" and self.security is None:
             raise ValueError("security: required for an OPC UA tool ([tools.security])")
         return self
@@ -122,7 +127,7 @@ def load_config(path: Path) -> LineConfig:
             loc = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(
                 "."
             )
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
             elif err["type"] == "missing":

@@ -56,4 +56,5 @@ def build_press(tool: ToolSection, clock: Clock) -> MoldingPress:
 
 
 def build_plater(tool: ToolSection, clock: Clock) -> Plater:
-    return OpcUaPlater(tool.id, _opcua_transport(tool, clock, plater_nodes.ENDPOINT_PATH))
+    transport = _opcua_transport(tool, clock, plater_nodes.ENDPOINT_PATH)
+    return OpcUaPlater(tool.id, transport, cells=tool.cells or plater_nodes.CELLS)

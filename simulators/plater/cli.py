@@ -45,6 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         "(at=S: from the cell's job time S s), bath_overtemp[:at=S] (from tool time S s)",
     )
     parser.add_argument(
+        "--cells",
+        type=int,
+        default=nodes.CELLS,
+        metavar="N",
+        help=f"plating cells on the tool, 1..64 (default {nodes.CELLS}); one wafer per cell",
+    )
+    parser.add_argument(
         "--amp-hours",
         type=float,
         default=0.0,
@@ -57,6 +64,8 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
 def simulator_from_args(args: argparse.Namespace) -> PlaterSimulator:
     """Check the arguments and build the simulator; SimConfigError names a bad argument."""
     speed = cli_common.check_speed_and_port(args)
+    if not 1 <= args.cells <= 64:
+        raise SimConfigError(f"--cells must be 1..64, got {args.cells}")
     amp_hours = float(args.amp_hours)
     if not (math.isfinite(amp_hours) and amp_hours >= 0):
         raise SimConfigError(f"--amp-hours must be a number ≥ 0, got {args.amp_hours}")
@@ -86,6 +95,7 @@ def _simulator(
         faults=faults,
         seed=args.seed,
         amp_hours0=amp_hours,
+        cells=args.cells,
     )
 
 

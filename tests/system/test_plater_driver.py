@@ -50,7 +50,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return root / "server", root / "client"
 
 
-async def start_sim(server_dir: Path, faults: Sequence[str] = ()) -> PlaterSimulator:
+async def start_sim(
+    server_dir: Path, faults: Sequence[str] = (), cells: int = 2
+) -> PlaterSimulator:
     simulator = PlaterSimulator(
         "127.0.0.1",
         free_port(),
@@ -59,7 +61,7 @@ async def start_sim(server_dir: Path, faults: Sequence[str] = ()) -> PlaterSimul
         users={USER: PASSWORD},
         faults=tuple(faults),
         seed=1,
-        cells=2,
+        cells=cells,
     )
     await simulator.start()
     return simulator
@@ -72,7 +74,7 @@ async def sim(pki: tuple[Path, Path]) -> AsyncIterator[PlaterSimulator]:
     await simulator.stop()
 
 
-def make_plater(sim: PlaterSimulator, client_dir: Path) -> OpcUaPlater:
+def make_plater(sim: PlaterSimulator, client_dir: Path, cells: int = 2) -> OpcUaPlater:
     assert sim.server_cert_path is not None
     security = SecurityConfig.with_client_dir(client_dir, sim.server_cert_path, USER, PASSWORD)
     transport = OpcUaTransport(
@@ -82,7 +84,7 @@ def make_plater(sim: PlaterSimulator, client_dir: Path) -> OpcUaPlater:
         backoff_initial_s=0.05,
         backoff_max_s=0.3,
     )
-    return OpcUaPlater("PLATER-01", transport, cells=2)
+    return OpcUaPlater("PLATER-01", transport, cells=cells)
 
 
 @pytest.fixture
@@ -231,4 +233,24 @@ async def test_contact_fault_raises_alarm_and_current_collapses(pki: tuple[Path,
         finally:
             await plater.close()
     finally:
+        await sim.stop()
+
+
+async def test_a_three_cell_tool_runs_a_job_on_its_third_cell(pki: tuple[Path, Path]) -> None:
+    """cells = 3 (the line config's): every cell is read, cell 3 plates, 1 and 2 stay idle."""
+    sim = await start_sim(pki[0], cells=3)
+    driver = make_plater(sim, pki[1], cells=3)
+    try:
+        await driver.connect()
+        assert [c.cell for c in (await driver.read()).cells] == [1, 2, 3]
+        await driver.load(3, "W-0003", 4343, STEPS, RAMP_S)
+        await driver.start(3)
+        seen = await poll_until(
+            driver, lambda s: s.cells[2].state is CellState.DONE, what="cell 3 done"
+        )
+        assert any(s.cells[2].state is CellState.PLATING for s in seen)
+        assert seen[-1].cells[2].run_id == 4343
+        assert all(c.state is CellState.IDLE for s in seen for c in s.cells[:2])
+    finally:
+        await driver.close()
         await sim.stop()

@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from drivers.core.clock import MonotonicClock
 from mes.cli.main import main
+from mes.daemon.config import load_config
+from mes.daemon.tools import build_plater
 from tests.helpers import Cli
 
 REPO = Path(__file__).resolve().parents[3]
@@ -130,6 +133,12 @@ class TestDaemonConfig:
                 "daemon.poll_intervall_s: unknown key",
             ),
             (('type = "cure_oven"', 'type = "toaster"'), "tools[0].type"),
+            (("cells = 2", "cells = 0"), "tools[3].cells"),
+            (("cells = 2", "cells = 65"), "tools[3].cells"),
+            (
+                ("unit = 1\n", "unit = 1\ncells = 2\n"),
+                "tools[0]: cells: only a plating_tool has it, not a cure_oven",
+            ),
         ],
     )
     def test_bad_config(
@@ -148,6 +157,16 @@ class TestDaemonConfig:
         err = capsys.readouterr().err
         assert "line.toml" in err and message in err
         assert not (tmp_path / "x.db").exists()
+
+    def test_shipped_config_builds_each_tool_with_its_cells(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """deploy/line.toml loads; its plater is built with the cells it names."""
+        config = load_config(REPO / "deploy" / "line.toml")
+        plater = next(t for t in config.tools if t.type == "plating_tool")
+        monkeypatch.setenv("PKGLINE_PLATER_PASSWORD", "x")
+        assert build_plater(plater.model_copy(update={"cells": 3}), MonotonicClock()).cells == 3
+        assert build_plater(plater.model_copy(update={"cells": None}), MonotonicClock()).cells == 2
 
     def test_demo_arguments_checked(self, capsys: pytest.CaptureFixture[str]) -> None:
         """demo refuses out-of-range arguments before starting anything."""

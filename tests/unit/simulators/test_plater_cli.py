@@ -58,6 +58,19 @@ class TestArguments:
         sim = cli.simulator_from_args(parse("--insecure", "--amp-hours", amp_hours))
         assert sim.plant.amp_hours == float(amp_hours)
 
+    def test_cells(self) -> None:
+        """--cells sets how many cells the tool has (2 by default); a fault may name any."""
+        assert cli.simulator_from_args(parse("--insecure")).cells == 2
+        sim = cli.simulator_from_args(
+            parse("--insecure", "--cells", "3", "--fault", "contact:cell=3")
+        )
+        assert sim.cells == 3 and len(sim.plant.cells) == 3
+
+    @pytest.mark.parametrize("cells", ["0", "65", "-1"])
+    def test_cells_out_of_range(self, cells: str) -> None:
+        with pytest.raises(SimConfigError, match=f"--cells must be 1..64, got {cells}"):
+            cli.simulator_from_args(parse("--insecure", "--cells", cells))
+
     def test_repeatable_faults_are_parsed(self) -> None:
         """--fault may repeat; each spec becomes a fault; `at=` arms it, without it is on."""
         sim = cli.simulator_from_args(
