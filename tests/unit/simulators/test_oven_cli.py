@@ -6,14 +6,12 @@ import argparse
 
 import pytest
 
-from simulators.errors import SimConfigError
 from simulators.oven import cli
+from tests.unit.simulators import sim_args
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    cli.add_parser(parser.add_subparsers())
-    return parser.parse_args(["oven", *argv])
+    return sim_args.parse(cli, "oven", *argv)
 
 
 class TestArguments:
@@ -54,7 +52,4 @@ class TestArguments:
         self, argv: list[str], message: str
     ) -> None:
         """A bad argument raises SimConfigError whose single line names the argument."""
-        with pytest.raises(SimConfigError) as info:
-            cli.simulator_from_args(parse(*argv))
-        assert str(info.value).startswith(message)
-        assert "\n" not in str(info.value)
+        assert sim_args.refusal(cli, parse(*argv)).startswith(message)

@@ -10,20 +10,11 @@ import pytest
 from mes.cli.main import main
 from simulators.errors import SimConfigError
 from simulators.plater import cli
-
-PASSWORD_VAR = "PKGLINE_TEST_PLATER_PASSWORD"
+from tests.unit.simulators import sim_args
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    cli.add_parser(parser.add_subparsers())
-    return parser.parse_args(["plater", *argv])
-
-
-@pytest.fixture
-def password_env(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(PASSWORD_VAR, "s3cret")
-    return PASSWORD_VAR
+    return sim_args.parse(cli, "plater", *argv)
 
 
 class TestArguments:
@@ -156,10 +147,7 @@ class TestArguments:
         self, argv: list[str], message: str
     ) -> None:
         """A bad argument raises SimConfigError whose single line names the argument."""
-        with pytest.raises(SimConfigError) as info:
-            cli.simulator_from_args(parse(*argv))
-        assert str(info.value).startswith(message)
-        assert "\n" not in str(info.value)
+        assert sim_args.refusal(cli, parse(*argv)).startswith(message)
 
     def test_fault_on_a_cell_the_tool_lacks_names_fault(self) -> None:
         """The simulated tool has 2 cells: cell=3 is refused, naming --fault."""

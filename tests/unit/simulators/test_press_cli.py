@@ -9,20 +9,11 @@ import pytest
 
 from simulators.errors import SimConfigError
 from simulators.press import cli
-
-PASSWORD_VAR = "PKGLINE_TEST_PRESS_PASSWORD"
+from tests.unit.simulators import sim_args
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    cli.add_parser(parser.add_subparsers())
-    return parser.parse_args(["press", *argv])
-
-
-@pytest.fixture
-def password_env(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv(PASSWORD_VAR, "s3cret")
-    return PASSWORD_VAR
+    return sim_args.parse(cli, "press", *argv)
 
 
 class TestArguments:
@@ -101,10 +92,7 @@ class TestArguments:
         self, argv: list[str], message: str
     ) -> None:
         """A bad argument raises SimConfigError whose single line names the argument."""
-        with pytest.raises(SimConfigError) as info:
-            cli.simulator_from_args(parse(*argv))
-        assert str(info.value).startswith(message)
-        assert "\n" not in str(info.value)
+        assert sim_args.refusal(cli, parse(*argv)).startswith(message)
 
     def test_empty_password_file_is_refused(self, tmp_path: Path) -> None:
         """An empty password file is an error naming --password-file."""
