@@ -31,6 +31,7 @@ from mes.services.lookup import (
     lot_snapshot,
     wafer_id,
 )
+from mes.services.tools import lease_is_live
 from mes.services.tx import transaction
 from mes.store.tables import Lot, Recipe, Run, Tool, Wafer, as_utc, utcnow
 
@@ -132,8 +133,7 @@ def _track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None) -> T
             raise InvalidState(f"tool {tool_id} is busy with run {tool.run_id}")
         if not may_track_in(E10State(tool.e10_state)):
             raise InvalidState(f"tool {tool_id} is {tool.e10_state}; track-in needs standby")
-        now = utcnow()
-        if tool.lease_expires is None or tool.lease_expires < now:
+        if not lease_is_live(tool):
             raise InvalidState(
                 f"tool {tool_id} has no live daemon (no lease); start 'pkgline daemon'"
             )

@@ -23,7 +23,7 @@ from mes.services.holds import place_hold
 from mes.services.ledger import CureRecord, WaferCureInput
 from mes.services.lots import RunStatus, advance, get_lot, load_route, lot_snapshot
 from mes.services.plating import WaferPlating
-from mes.services.tools import change_state, down_on_alarm
+from mes.services.tools import change_state, down_on_alarm, lease_is_live
 from mes.services.tx import transaction
 from mes.store.tables import (
     Alarm,
@@ -34,7 +34,6 @@ from mes.store.tables import (
     Sample,
     Tool,
     Wafer,
-    as_utc,
     utcnow,
 )
 from recipes.muf import parse_muf_recipe
@@ -156,14 +155,13 @@ def _fence(s: Session, tool_id: str, lease_owner: str | None) -> Tool:
     holds a live lease in the database (a daemon paused past its lease writes nothing)."""
     tool = s.get(Tool, tool_id, with_for_update=True, populate_existing=True)
     assert tool is not None
-    if lease_owner is not None:
-        expires = tool.lease_expires
-        if tool.lease_owner != lease_owner or expires is None or as_utc(expires) < utcnow():
-            holder = tool.lease_owner or "nobody"
-            raise LeaseFenced(
-                f"tool {tool_id} is leased by {holder}, not {lease_owner}: "
-                "its runs are no longer this daemon's to write"
-            )
+    if lease_owner is not None and not lease_is_live(tool, lease_owner):
+        why = (
+            f"{tool_id}: the lease of {lease_owner} expired"
+            if tool.lease_owner == lease_owner
+            else f"{tool_id} is leased by {tool.lease_owner or 'nobody'}, not {lease_owner}"
+        )
+        raise LeaseFenced(f"tool {why}: its runs are no longer this daemon's to write")
     return tool
 
 

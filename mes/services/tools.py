@@ -17,7 +17,7 @@ from mes.domain.roles import Permission
 from mes.services import audit
 from mes.services.auth import authorize
 from mes.services.tx import transaction
-from mes.store.tables import Tool, ToolStateChange, utcnow
+from mes.store.tables import Tool, ToolStateChange, as_utc, utcnow
 
 
 def register(engine: Engine, actor: str, tool_id: str, tool_type: str) -> Tool:
@@ -111,6 +111,16 @@ def heartbeat(
                     after={"lease_owner": owner, "lease_expires": expires},
                 )
     return held
+
+
+def lease_is_live(tool: Tool, owner: str | None = None) -> bool:
+    """Whether a daemon (`owner`, when named) holds the tool's lease and it has not expired:
+    the database's view, for a track-in (some daemon will run it) and for a daemon's own
+    writes (see runs.finish)."""
+    expires = tool.lease_expires
+    if expires is None or as_utc(expires) < utcnow():
+        return False
+    return owner is None or tool.lease_owner == owner
 
 
 def release_leases(engine: Engine, owner: str, actor: str = "equipment") -> None:
