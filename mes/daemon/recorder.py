@@ -29,11 +29,11 @@ class ServiceRecorder:
         tool_id: str,
         buffer: SampleBuffer,
         holds_lease: Callable[[], bool],
-        lease_owner: str | None = None,
+        lease_owner: str,
     ) -> None:
-        """`lease_owner`: the daemon's id; the run's start and end are then written only
-        while the database still gives it the tool's lease (a second check beside
-        `holds_lease`, which is this daemon's own view)."""
+        """`holds_lease` is this daemon's own view of its lease (its clock); `lease_owner`
+        its id, for the database's view: the run's start and end are written only while the
+        database still gives it the tool's lease."""
         self.engine = engine
         self.actor = actor
         self.lease_owner = lease_owner
