@@ -47,3 +47,16 @@ def require_can_track_in(lot_id: str, status: LotStatus, held: bool) -> None:
         raise InvalidState(f"lot {lot_id} is on hold; release it first")
     if status is not LotStatus.WAITING:
         raise InvalidState(f"lot {lot_id} is {status.value}; only a waiting lot can be tracked in")
+
+
+def require_can_track_out(
+    lot_id: str, status: LotStatus, held: bool, step: str, automated: bool
+) -> None:
+    if status is not LotStatus.RUNNING:
+        raise InvalidState(f"lot {lot_id} is {status.value}; only a running lot can be tracked out")
+    if automated:
+        raise InvalidState(
+            f"step {step} is run by the tool; the engine tracks the lot out when it ends"
+        )
+    if held:
+        raise InvalidState(f"lot {lot_id} is on hold; release it before tracking it out")

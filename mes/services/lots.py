@@ -18,6 +18,7 @@ from mes.domain.lots import (
     check_lot_id,
     check_wafers,
     require_can_track_in,
+    require_can_track_out,
 )
 from mes.domain.roles import Permission
 from mes.services import audit, history, plating, qualification
@@ -104,15 +105,8 @@ def _track_in(engine: Engine, actor: str, lot_id: str, tool_id: str | None) -> T
         if not step.automated:
             if tool_id is not None:
                 raise InvalidInput(f"step {step.name} is manual; do not name a tool")
-            # A manual step may be the timed one too: once it starts, its clock stops.
-            stops = {"qtime_deadline": None, "qtime_step": None}
-            claim_lot(
-                s,
-                lot,
-                LotStatus.WAITING,
-                LotStatus.RUNNING,
-                **(stops if lot.qtime_step == step.name else {}),
-            )
+            claim_lot(s, lot, LotStatus.WAITING, LotStatus.RUNNING)
+            timed_step_started(s, lot, step.name)  # a manual step may be the timed one
             audit.record(
                 s, actor, "lot.track_in", "lot", lot_id, before=before, after=lot_snapshot(lot)
             )
@@ -205,6 +199,14 @@ def claim_lot(s: Session, lot: Lot, expected: str, new: str, **values: object) -
         set_committed_value(lot, key, value)
 
 
+def timed_step_started(s: Session, lot: Lot, step: str) -> None:
+    """`step` has started on the lot: if a queue-time clock ran to it, the clock stops."""
+    if lot.qtime_step == step:
+        lot.qtime_deadline = None
+        lot.qtime_step = None
+        s.add(lot)
+
+
 def advance(s: Session, lot: Lot) -> None:
     """Move a lot to the next step of its route (or finish it)."""
     route = load_route(s, lot.route)
@@ -231,16 +233,8 @@ def track_out(engine: Engine, actor: str, lot_id: str) -> Lot:
         authorize(engine, s, actor, Permission.LOT_MOVE)
         lot = get_lot(s, lot_id, lock=True)
         step = load_route(s, lot.route).step(lot.step_index)
-        if lot.status != LotStatus.RUNNING:
-            raise InvalidState(
-                f"lot {lot_id} is {lot.status}; only a running lot can be tracked out"
-            )
-        if step.automated:
-            raise InvalidState(
-                f"step {step.name} is run by the tool; the engine tracks the lot out when it ends"
-            )
-        if is_held(s, lot_id):
-            raise InvalidState(f"lot {lot_id} is on hold; release it before tracking it out")
+        held = is_held(s, lot_id)
+        require_can_track_out(lot_id, LotStatus(lot.status), held, step.name, step.automated)
         before = lot_snapshot(lot)
         advance(s, lot)
         audit.record(
@@ -295,6 +289,7 @@ __all__ = [
     "load_route",
     "lot_snapshot",
     "release",
+    "timed_step_started",
     "track_in",
     "track_out",
     "wafer_id",

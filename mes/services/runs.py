@@ -21,7 +21,14 @@ from mes.services import audit, ledger, plating
 from mes.services.auth import authorize
 from mes.services.holds import place_hold
 from mes.services.ledger import CureRecord, WaferCureInput
-from mes.services.lots import RunStatus, advance, get_lot, load_route, lot_snapshot
+from mes.services.lots import (
+    RunStatus,
+    advance,
+    get_lot,
+    load_route,
+    lot_snapshot,
+    timed_step_started,
+)
 from mes.services.plating import WaferPlating
 from mes.services.tools import change_state, down_on_alarm, lease_is_live
 from mes.services.tx import transaction
@@ -174,11 +181,7 @@ def mark_started(
         tool = _fence(s, run.tool_id, lease_owner)
         run.started_at = utcnow()
         run.start_c = start_c
-        lot = get_lot(s, run.lot_id)
-        if lot.qtime_step == run.step:  # the timed step has started: the Q-time clock stops
-            lot.qtime_deadline = None
-            lot.qtime_step = None
-            s.add(lot)
+        timed_step_started(s, get_lot(s, run.lot_id), run.step)
         before = {"e10_state": tool.e10_state}
         change_state(s, tool, E10State.PRODUCTIVE, actor, f"run {run_id} started", run_id)
         s.add_all([run, tool])

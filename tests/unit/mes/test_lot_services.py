@@ -82,6 +82,19 @@ class TestTrackIn:
         row = reads.lot(engine, "L001")
         assert row is not None and (row.status, row.tool_id) == ("waiting", None)
 
+    def test_track_out_refused_unless_running_at_a_manual_step(self, leased: Engine) -> None:
+        """A waiting lot is not tracked out; nor is one running at a tool's step (the engine
+        ends that); neither refusal moves the lot."""
+        lots.create(leased, "op1", "L001", "fowlp-cure", 5)
+        with pytest.raises(InvalidState, match="L001 is waiting; only a running lot can be"):
+            lots.track_out(leased, "op1", "L001")
+        lot_at_pmc(leased, "L002")
+        lots.track_in(leased, "op1", "L002", "OVEN-01")
+        with pytest.raises(InvalidState, match="step PMC is run by the tool; the engine tracks"):
+            lots.track_out(leased, "op1", "L002")
+        rows = {r.id: (r.step, r.status) for r in reads.lots(leased)}
+        assert rows == {"L001": ("MOLD", "waiting"), "L002": ("PMC", "running")}
+
     def test_second_lot_refused_on_busy_tool(self, leased: Engine) -> None:
         """A tool with a run in progress refuses another track-in; the second lot stays waiting."""
         lot_at_pmc(leased, "L001")
