@@ -16,6 +16,7 @@ from typing import Literal
 NAMESPACE_URI = "urn:pkgline:plating-tool"
 ROOT = "Plater"
 CELLS = 2
+MAX_CELLS = 64  # the most cells a tool may have (node ids Plater.Cell1..Cell64)
 MAX_STEPS = 8
 DEFAULT_PORT = 4841
 ENDPOINT_PATH = "/pkgline/plater"

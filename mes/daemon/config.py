@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from drivers.plater.nodes import MAX_CELLS
 from mes.domain.errors import InvalidInput
 
 
@@ -78,7 +79,7 @@ class ToolSection(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 1.0
     security: OpcUaSecurity | None = None
     bath_limit_ah: Annotated[float, Field(gt=0, le=1_000_000)] | None = None  # plating tools
-    cells: Annotated[int, Field(ge=1, le=64)] | None = None  # plating tools (default 2)
+    cells: Annotated[int, Field(ge=1, le=MAX_CELLS)] | None = None  # plating tools (default 2)
 
     @model_validator(mode="after")
     def _protocol_fits_type(self) -> ToolSection:

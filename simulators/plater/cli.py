@@ -49,7 +49,8 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         type=int,
         default=nodes.CELLS,
         metavar="N",
-        help=f"plating cells on the tool, 1..64 (default {nodes.CELLS}); one wafer per cell",
+        help=f"plating cells on the tool, 1..{nodes.MAX_CELLS} (default {nodes.CELLS}); "
+        "one wafer per cell",
     )
     parser.add_argument(
         "--amp-hours",
@@ -64,8 +65,8 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
 def simulator_from_args(args: argparse.Namespace) -> PlaterSimulator:
     """Check the arguments and build the simulator; SimConfigError names a bad argument."""
     speed = cli_common.check_speed_and_port(args)
-    if not 1 <= args.cells <= 64:
-        raise SimConfigError(f"--cells must be 1..64, got {args.cells}")
+    if not 1 <= args.cells <= nodes.MAX_CELLS:
+        raise SimConfigError(f"--cells must be 1..{nodes.MAX_CELLS}, got {args.cells}")
     amp_hours = float(args.amp_hours)
     if not (math.isfinite(amp_hours) and amp_hours >= 0):
         raise SimConfigError(f"--amp-hours must be a number ≥ 0, got {args.amp_hours}")

@@ -248,8 +248,8 @@ class PlaterPlant:
         cells: int = nodes.CELLS,
         amp_hours0: float = 0.0,
     ) -> None:
-        if not 1 <= cells <= 64:
-            raise SimConfigError(f"cells must be 1..64, got {cells}")
+        if not 1 <= cells <= nodes.MAX_CELLS:
+            raise SimConfigError(f"cells must be 1..{nodes.MAX_CELLS}, got {cells}")
         if not (math.isfinite(amp_hours0) and amp_hours0 >= 0):
             raise SimConfigError(f"amp_hours0 must be ≥ 0, got {amp_hours0}")
         self.params = params or model.PlaterParams()
