@@ -20,7 +20,7 @@ from drivers.plater import nodes
 from simulators import cli_common
 from simulators.errors import SimConfigError
 from simulators.fault_spec import FaultSpecError
-from simulators.plater.faults import Fault, parse_fault
+from simulators.plater.faults import parse_fault
 from simulators.plater.server import PlaterSimulator
 
 DEFAULT_CERT_DIR = Path("var/plater-sim/pki")
@@ -73,31 +73,21 @@ def simulator_from_args(args: argparse.Namespace) -> PlaterSimulator:
     users = cli_common.users_from_args(args, log)
     faults = cli_common.parse_faults(args.faults, parse_fault)
     try:
-        return _simulator(args, speed, users, faults, amp_hours)
-    except FaultSpecError as exc:  # a fault the tool cannot have (a cell it lacks)
+        return PlaterSimulator(
+            args.host,
+            args.port,
+            speed=speed,
+            cert_dir=None if args.insecure else args.cert_dir,
+            users=users,
+            insecure=args.insecure,
+            trust_dir=args.trust_dir,
+            faults=faults,
+            seed=args.seed,
+            amp_hours0=amp_hours,
+            cells=args.cells,
+        )
+    except FaultSpecError as exc:  # a fault on a cell the tool lacks (checked by the plant)
         raise SimConfigError(f"--fault: {exc}") from None
-
-
-def _simulator(
-    args: argparse.Namespace,
-    speed: float,
-    users: dict[str, str],
-    faults: list[Fault],
-    amp_hours: float,
-) -> PlaterSimulator:
-    return PlaterSimulator(
-        args.host,
-        args.port,
-        speed=speed,
-        cert_dir=None if args.insecure else args.cert_dir,
-        users=users,
-        insecure=args.insecure,
-        trust_dir=args.trust_dir,
-        faults=faults,
-        seed=args.seed,
-        amp_hours0=amp_hours,
-        cells=args.cells,
-    )
 
 
 async def run(args: argparse.Namespace) -> int:
