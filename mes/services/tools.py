@@ -88,28 +88,19 @@ def heartbeat(
             if not taken.rowcount:  # type: ignore[attr-defined]
                 continue
             held.append(tid)
-            if prev.lease_owner is None:
-                audit.record(
-                    s,
-                    actor,
-                    "tool.lease_take",
-                    "tool",
-                    tid,
-                    reason=f"free; taken by {owner}",
-                    before={"lease_owner": None},
-                    after={"lease_owner": owner, "lease_expires": expires},
-                )
-            else:
-                audit.record(
-                    s,
-                    actor,
-                    "tool.lease_takeover",
-                    "tool",
-                    tid,
-                    reason=f"lease of {prev.lease_owner} expired; taken by {owner}",
-                    before={"lease_owner": prev.lease_owner, "lease_expires": prev.lease_expires},
-                    after={"lease_owner": owner, "lease_expires": expires},
-                )
+            took_over = prev.lease_owner is not None
+            audit.record(
+                s,
+                actor,
+                "tool.lease_takeover" if took_over else "tool.lease_take",
+                "tool",
+                tid,
+                reason=f"lease of {prev.lease_owner} expired; taken by {owner}"
+                if took_over
+                else f"free; taken by {owner}",
+                before={"lease_owner": prev.lease_owner, "lease_expires": prev.lease_expires},
+                after={"lease_owner": owner, "lease_expires": expires},
+            )
     return held
 
 
