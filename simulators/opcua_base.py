@@ -241,6 +241,14 @@ async def start_server(server: Server, host: str, port: int) -> int:
     return int(server.bserver.port)
 
 
+async def stop_server(server: Server) -> None:
+    """Stop `server` and close its sessions: asyncua keeps a stopped server's sessions (and
+    their timeout tasks) for re-activation, so a plain stop would leave them running."""
+    await server.stop()
+    for session in list(server.iserver._external_sessions.values()):
+        await session.close_session(True)
+
+
 async def write_server_time(server: Server) -> None:
     """ServerStatus.CurrentTime (what asyncua's clock task would do, once a second)."""
     status_node = server.get_node(ObjectIds.Server_ServerStatus)
@@ -485,7 +493,9 @@ class OpcuaSimulator(Generic[P]):
         )
 
     async def stop(self) -> None:
-        """Stop the physics task and close the server and its connections."""
+        """Stop the physics task and close the server and its connections. The plant keeps
+        its state, and a later start() listens on the same port: a tool's server restarting
+        mid-job, where its clients look for it again."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -493,7 +503,9 @@ class OpcuaSimulator(Generic[P]):
             self._task = None
         if self._server is not None:
             server, self._server = self._server, None
-            await server.stop()
+            await stop_server(server)
+            if self._port is not None:  # started again, it listens where clients look
+                self._requested_port = self._port
             self._nodes.clear()
             self._published.clear()
             stopped = f"{self.NAME} simulator stopped"

@@ -42,6 +42,7 @@ from drivers.opcua.security import (
     ensure_certificate_files,
     load_certificate,
 )
+from simulators.opcua_base import stop_server
 
 pytestmark = pytest.mark.system
 
@@ -208,11 +209,7 @@ class ToolServer:
         if self.server is None:
             return
         server, self.server = self.server, None
-        await server.stop()
-        # asyncua 2.1: Server.stop() keeps sessions registered for re-activation, each
-        # with a timeout task; close them so a stopped server leaves no tasks behind.
-        for session in list(server.iserver._external_sessions.values()):
-            await session.close_session(True)
+        await stop_server(server)
 
 
 Factory = Callable[..., Awaitable[ToolServer]]

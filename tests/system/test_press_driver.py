@@ -266,11 +266,5 @@ async def _until(cond: Callable[[], bool], timeout_s: float) -> None:
 
 async def _restart(sim: PressSimulator) -> None:
     """Stop and start the simulator's OPC UA server on the same port (the plant keeps its job)."""
-    server = sim._server
     await sim.stop()
-    # asyncua 2.1 keeps a stopped server's sessions (and their timeout tasks) for
-    # re-activation; close them so the restart leaves no tasks behind.
-    if server is not None:
-        for session in list(server.iserver._external_sessions.values()):
-            await session.close_session(True)
     await sim.start()

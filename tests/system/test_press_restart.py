@@ -101,9 +101,7 @@ class TestPressRestart:
             await wait_for(
                 lambda: in_cure_of_first_cycle(mold_line, run_id), what="cycle 1 in its cure"
             )
-            server = press._server
-            # The port was 0 (any free port): keep the bound one so the daemon finds it again.
-            port = press._requested_port = press.port
+            port = press.port
             await press.stop()
             await wait_for(lambda: bool(alarms_of(mold_line, run_id, "comm")), what="comm alarm")
             await wait_for(lambda: not press_online(mold_line), what="the press offline")
@@ -113,11 +111,6 @@ class TestPressRestart:
             job_before = press.readings()
             assert job_before.current_cycle == 1  # the outage is mid-cycle
             assert job_before.cycle_time_s < CURE_S / 2  # well inside the cure
-            # asyncua 2.1 keeps a stopped server's sessions (and their timeout tasks) for
-            # re-activation; close them, as tests/system/test_press_driver.py does.
-            assert server is not None
-            for session in list(server.iserver._external_sessions.values()):
-                await session.close_session(True)
             await press.start()
             assert press.port == port
             await wait_for(lambda: press_online(mold_line), what="the press back online")
