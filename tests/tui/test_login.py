@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy.engine import Engine
+from textual.pilot import Pilot
 
 from mes.domain.errors import PermissionDenied
 from mes.services import users
@@ -13,14 +14,19 @@ from mes.tui.screen import MainScreen
 from tests.tui.helpers import NO_TICK_S, OPERATOR, SIZE, burst, settle
 
 
+async def to_password(pilot: Pilot[None]) -> None:
+    """Type op1 as the user and move to the password field."""
+    await pilot.click("#user")
+    await pilot.press(*OPERATOR)
+    await pilot.click("#password")
+
+
 async def test_login_then_main_screen(demo_engine: Engine) -> None:
     users.set_password(demo_engine, "admin", OPERATOR, "op1-pass-12")
     app = LineApp(demo_engine, None, NO_TICK_S)
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, LoginScreen)
-        await pilot.click("#user")
-        await pilot.press(*OPERATOR)
-        await pilot.click("#password")
+        await to_password(pilot)
         await pilot.press(*"wrong-pass", "enter")
         await settle(pilot)
         screen = app.screen
@@ -37,9 +43,7 @@ async def test_a_changed_password_sends_the_app_back_to_login(demo_engine: Engin
     users.set_password(demo_engine, "admin", OPERATOR, "op1-pass-12")
     app = LineApp(demo_engine, None, NO_TICK_S, session_check_s=NO_TICK_S)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#user")
-        await pilot.press(*OPERATOR)
-        await pilot.click("#password")
+        await to_password(pilot)
         await pilot.press(*"op1-pass-12", "enter")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
@@ -57,9 +61,7 @@ async def test_quitting_ends_the_session_it_opened(demo_engine: Engine) -> None:
     users.set_password(demo_engine, "admin", OPERATOR, "op1-pass-12")
     app = LineApp(demo_engine, None, NO_TICK_S)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#user")
-        await pilot.press(*OPERATOR)
-        await pilot.click("#password")
+        await to_password(pilot)
         await pilot.press(*"op1-pass-12", "enter")
         await settle(pilot)
         token = app.token
@@ -73,8 +75,6 @@ async def test_a_password_typed_fast_is_read_whole(demo_engine: Engine) -> None:
     users.set_password(demo_engine, "admin", OPERATOR, "op1-pass-12")
     app = LineApp(demo_engine, None, NO_TICK_S)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#user")
-        await pilot.press(*OPERATOR)
-        await pilot.click("#password")
+        await to_password(pilot)
         await burst(pilot, "op1-pass-12")
         assert isinstance(app.screen, MainScreen), getattr(app.screen, "error", "")

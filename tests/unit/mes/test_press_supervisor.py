@@ -16,7 +16,7 @@ from recipes.muf import MufRecipe, load_muf_recipe, material_for
 from recipes.oven import ExcursionAction
 from simulators.press import plant as sim
 from simulators.press.faults import parse_fault
-from tests.unit.mes.test_plating_supervisor import Recorder
+from tests.unit.mes.fake_recorder import Recorder
 
 REPO = Path(__file__).resolve().parents[3]
 RECIPE = load_muf_recipe(REPO / "recipes" / "library" / "muf-175.toml")

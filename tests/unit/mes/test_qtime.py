@@ -56,17 +56,22 @@ class TestQTime:
         assert row.on_hold
 
 
+def timed_route(
+    engine: Engine, tmp_path: Path, name: str, steps: tuple[str, ...], to: str, hours: float
+) -> None:
+    """Import a manual route whose first step starts a queue-time clock for step `to`."""
+    first, *rest = steps
+    text = f'name = "{name}"\n[[steps]]\nname = "{first}"\nqtime_to = "{to}"\nqtime_h = {hours}\n'
+    text += "".join(f'[[steps]]\nname = "{step}"\n' for step in rest)
+    route = tmp_path / f"{name}.toml"
+    route.write_text(text)
+    routes.import_file(engine, "eng1", route)
+
+
 class TestRouteQTime:
     def test_seed_sputter_starts_the_plating_clock(self, leased: Engine, tmp_path: Path) -> None:
         """Tracking out of a step with qtime_to starts that step's clock; late → held."""
-        route = tmp_path / "r.toml"
-        route.write_text(
-            'name = "seed-plate"\n'
-            '[[steps]]\nname = "SEED"\nqtime_to = "PLATE"\nqtime_h = 8.0\n'
-            '[[steps]]\nname = "LITHO"\n'
-            '[[steps]]\nname = "PLATE"\n'
-        )
-        routes.import_file(leased, "eng1", route)
+        timed_route(leased, tmp_path, "seed-plate", ("SEED", "LITHO", "PLATE"), "PLATE", 8.0)
         lots.create(leased, "op1", "S1", "seed-plate", 3)
         lots.track_in(leased, "op1", "S1")
         lots.track_out(leased, "op1", "S1")
@@ -88,14 +93,7 @@ class TestRouteQTime:
     def test_a_manual_timed_step_stops_its_clock(self, leased: Engine, tmp_path: Path) -> None:
         """The clock runs to a manual step: tracking in there stops it, and the lot is not
         held later at the step after it."""
-        route = tmp_path / "r.toml"
-        route.write_text(
-            'name = "clean-inspect"\n'
-            '[[steps]]\nname = "CLEAN"\nqtime_to = "INSPECT"\nqtime_h = 2.0\n'
-            '[[steps]]\nname = "INSPECT"\n'
-            '[[steps]]\nname = "PACK"\n'
-        )
-        routes.import_file(leased, "eng1", route)
+        timed_route(leased, tmp_path, "clean-inspect", ("CLEAN", "INSPECT", "PACK"), "INSPECT", 2.0)
         lots.create(leased, "op1", "C1", "clean-inspect", 3)
         lots.track_in(leased, "op1", "C1")
         lots.track_out(leased, "op1", "C1")

@@ -24,3 +24,27 @@ def refusal(cli: ModuleType, args: argparse.Namespace) -> str:
     message = str(info.value)
     assert "\n" not in message
     return message
+
+
+# What every OPC UA simulator (press, plater) refuses through simulators.cli_common: the
+# clock and port, and the security options. (argv, start of the one-line message)
+OPCUA_REFUSALS: list[tuple[list[str], str]] = [
+    (["--insecure", "--speed", "0"], "--speed must be a number > 0, got 0.0"),
+    (["--insecure", "--speed", "-2"], "--speed must be a number > 0"),
+    (["--insecure", "--speed", "nan"], "--speed must be a number > 0"),
+    (["--insecure", "--speed", "inf"], "--speed must be a number > 0"),
+    (["--insecure", "--port", "70000"], "--port must be 0..65535, got 70000"),
+    (["--insecure", "--port", "-1"], "--port must be 0..65535, got -1"),
+    ([], "--user is required (or --insecure for an open lab server)"),
+    (["--user", "mes"], "--password-env or --password-file is required with --user"),
+    (
+        ["--user", "mes", "--password-env", "PKGLINE_TEST_UNSET_VAR"],
+        "--password-env: environment variable PKGLINE_TEST_UNSET_VAR is not set",
+    ),
+    (
+        ["--user", "mes", "--password-file", "/nonexistent/pw"],
+        "--password-file: cannot read /nonexistent/pw",
+    ),
+    (["--insecure", "--user", "mes"], "--user/--password-*: --insecure serves anonymous"),
+    (["--insecure", "--trust-dir", "/tmp"], "--trust-dir: --insecure takes no client"),
+]

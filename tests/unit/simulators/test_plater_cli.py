@@ -101,29 +101,12 @@ class TestArguments:
     @pytest.mark.parametrize(
         ("argv", "message"),
         [
+            *sim_args.OPCUA_REFUSALS,
             (["--insecure", "--amp-hours", "-1"], "--amp-hours must be a number ≥ 0, got -1.0"),
             (["--insecure", "--amp-hours", "-0.001"], "--amp-hours must be a number ≥ 0"),
             (["--insecure", "--amp-hours", "nan"], "--amp-hours must be a number ≥ 0, got nan"),
             (["--insecure", "--amp-hours", "inf"], "--amp-hours must be a number ≥ 0, got inf"),
             (["--insecure", "--amp-hours=-inf"], "--amp-hours must be a number ≥ 0, got -inf"),
-            (["--insecure", "--speed", "0"], "--speed must be a number > 0, got 0.0"),
-            (["--insecure", "--speed", "-2"], "--speed must be a number > 0"),
-            (["--insecure", "--speed", "nan"], "--speed must be a number > 0"),
-            (["--insecure", "--speed", "inf"], "--speed must be a number > 0"),
-            (["--insecure", "--port", "70000"], "--port must be 0..65535, got 70000"),
-            (["--insecure", "--port", "-1"], "--port must be 0..65535, got -1"),
-            ([], "--user is required (or --insecure for an open lab server)"),
-            (["--user", "mes"], "--password-env or --password-file is required with --user"),
-            (
-                ["--user", "mes", "--password-env", "PKGLINE_TEST_UNSET_VAR"],
-                "--password-env: environment variable PKGLINE_TEST_UNSET_VAR is not set",
-            ),
-            (
-                ["--user", "mes", "--password-file", "/nonexistent/pw"],
-                "--password-file: cannot read /nonexistent/pw",
-            ),
-            (["--insecure", "--user", "mes"], "--user/--password-*: --insecure serves anonymous"),
-            (["--insecure", "--trust-dir", "/tmp"], "--trust-dir: --insecure takes no client"),
             (
                 ["--insecure", "--fault", "meltdown"],
                 "--fault: bad fault spec 'meltdown': unknown fault 'meltdown'",

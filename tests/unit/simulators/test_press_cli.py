@@ -66,21 +66,7 @@ class TestArguments:
     @pytest.mark.parametrize(
         ("argv", "message"),
         [
-            (["--insecure", "--speed", "0"], "--speed must be a number > 0, got 0.0"),
-            (["--insecure", "--speed", "inf"], "--speed must be a number > 0"),
-            (["--insecure", "--port", "70000"], "--port must be 0..65535, got 70000"),
-            ([], "--user is required (or --insecure for an open lab server)"),
-            (["--user", "mes"], "--password-env or --password-file is required with --user"),
-            (
-                ["--user", "mes", "--password-env", "PKGLINE_TEST_UNSET_VAR"],
-                "--password-env: environment variable PKGLINE_TEST_UNSET_VAR is not set",
-            ),
-            (
-                ["--user", "mes", "--password-file", "/nonexistent/pw"],
-                "--password-file: cannot read /nonexistent/pw",
-            ),
-            (["--insecure", "--user", "mes"], "--user/--password-*: --insecure serves anonymous"),
-            (["--insecure", "--trust-dir", "/tmp"], "--trust-dir: --insecure takes no client"),
+            *sim_args.OPCUA_REFUSALS,
             (["--insecure", "--fault", "meltdown"], "--fault: bad fault spec 'meltdown'"),
             (
                 ["--insecure", "--fault", "short_fill:cycle=30"],
