@@ -107,7 +107,7 @@ class Daemon:
                 await press.close()
             for plater in self.platers.values():
                 await plater.close()
-            await asyncio.to_thread(tools.release_leases, self.engine, self.owner)
+            await asyncio.to_thread(tools.release_leases, self.engine, self.owner, self.actor)
             log.info("daemon_stopped", daemon=self.owner, samples=self.buffer.written)
 
     def holds(self, tool_id: str) -> bool:
