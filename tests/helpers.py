@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from mes.cli.main import main
-from mes.services import lots
+from mes.services import lots, recipes
+from mes.store.tables import Recipe
+
+LIBRARY = Path(__file__).resolve().parents[1] / "recipes" / "library"
 
 
 def lot_at_pmc(engine: Engine, lot_id: str = "L001") -> str:
@@ -18,6 +22,23 @@ def lot_at_pmc(engine: Engine, lot_id: str = "L001") -> str:
     lots.track_in(engine, "op1", lot_id)
     lots.track_out(engine, "op1", lot_id)
     return lot_id
+
+
+def recipe_v2(
+    engine: Engine, tmp_path: Path, name: str, *edits: tuple[str, str], approve: bool = True
+) -> Recipe:
+    """Import version 2 of a shipped recipe, with `edits` (old, new: every occurrence) made to
+    its text, and approve it (as eng1) unless told not to."""
+    text = (LIBRARY / f"{name}.toml").read_text(encoding="utf-8")
+    for old, new in (("version = 1", "version = 2"), *edits):
+        assert old in text, f"{name}: no {old!r} to edit"
+        text = text.replace(old, new)
+    path = tmp_path / f"{name}-v2.toml"
+    path.write_text(text, encoding="utf-8")
+    row = recipes.import_file(engine, "eng1", path)
+    if approve:
+        row = recipes.approve(engine, "eng1", row.name, row.version)
+    return row
 
 
 PASSWORDS = {"admin": "admin-pass-1", "op1": "op1-pass-12", "eng1": "eng1-pass-12"}

@@ -13,13 +13,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from mes.services import ledger, lots, reads, recipes
+from mes.services import ledger, lots, reads
 from mes.services.tx import transaction
 from mes.store.tables import Lot, as_utc, utcnow
 from simulators.oven.server import OvenSimulator
 from simulators.press.server import PressSimulator
+from tests.helpers import recipe_v2
 from tests.system.conftest import wait_for
-from tests.system.press_line import REPO, WAFERS, mold, start_daemon, step_of
+from tests.system.press_line import WAFERS, mold, start_daemon, step_of
 
 pytestmark = pytest.mark.system
 
@@ -84,11 +85,7 @@ class TestMoldAndCure:
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """A PMC run cold leaves α below the MUF target: the lot holds with the computed α."""
-        cold = tmp_path / "pmc-cold.toml"
-        text = (REPO / "recipes" / "library" / "pmc-175.toml").read_text()
-        cold.write_text(text.replace("version = 1", "version = 2").replace("175.0", "140.0"))
-        row = recipes.import_file(mold_line, "eng1", cold)
-        recipes.approve(mold_line, "eng1", row.name, row.version)
+        recipe_v2(mold_line, tmp_path, "pmc-175", ("175.0", "140.0"))
         d = await start_daemon(mold_line, press, oven, tmp_path, monkeypatch)
         try:
             await mold(mold_line, "L2")

@@ -26,11 +26,13 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from drivers.core.press import CycleState
-from mes.services import ledger, lots, reads, recipes, runs
+from mes.engine.recorder import by_time
+from mes.services import ledger, lots, reads, runs
 from simulators.oven.server import OvenSimulator
 from simulators.press.server import PressSimulator
+from tests.helpers import recipe_v2
 from tests.system.conftest import wait_for
-from tests.system.press_line import REPO, WAFERS, start_daemon, step_of
+from tests.system.press_line import WAFERS, start_daemon, step_of
 
 pytestmark = pytest.mark.system
 
@@ -38,20 +40,6 @@ TOOL = "PRESS-01"
 LOT = "L1"
 CURE = float(CycleState.CURE)
 CURE_S = 900.0
-
-
-def long_cure_recipe(engine: Engine, tmp_path: Path) -> None:
-    """muf-175 v2: the shipped recipe with a CURE_S in-mold cure, approved (the route's)."""
-    text = (REPO / "recipes" / "library" / "muf-175.toml").read_text()
-    assert text.count("version = 1") == 1 and text.count("cure_time_s = 120.0") == 1
-    path = tmp_path / "muf-long-cure.toml"
-    path.write_text(
-        text.replace("version = 1", "version = 2").replace(
-            "cure_time_s = 120.0", f"cure_time_s = {CURE_S}"
-        )
-    )
-    row = recipes.import_file(engine, "eng1", path)
-    recipes.approve(engine, "eng1", row.name, row.version)
 
 
 def press_online(engine: Engine) -> bool:
@@ -71,11 +59,9 @@ def record(engine: Engine, run_id: int) -> set[tuple[int | None, float, str, flo
 
 
 def in_cure_of_first_cycle(engine: Engine, run_id: int) -> bool:
-    polls: dict[float, dict[str, float | None]] = {}
-    for s in runs.samples_of(engine, run_id):
-        polls.setdefault(s.t_program, {})[s.name] = s.value
+    rows = ((s.t_program, s.name, s.value) for s in runs.samples_of(engine, run_id))
     return any(
-        p.get("cycle_state") == CURE and p.get("current_cycle") == 1.0 for p in polls.values()
+        p.get("cycle_state") == CURE and p.get("current_cycle") == 1.0 for _, p in by_time(rows)
     )
 
 
@@ -91,7 +77,9 @@ class TestPressRestart:
         """Server stopped during cycle 1's cure and started again on its port: the daemon
         reports the press unreachable, reconnects, records the gap, keeps every sample
         written before it and molds the lot to the end (tracked out to PMC)."""
-        long_cure_recipe(mold_line, tmp_path)
+        recipe_v2(
+            mold_line, tmp_path, "muf-175", ("cure_time_s = 120.0", f"cure_time_s = {CURE_S}")
+        )
         d = await start_daemon(mold_line, press, oven, tmp_path, monkeypatch)
         try:
             lots.create(mold_line, "op1", LOT, "fowlp-mold", WAFERS)

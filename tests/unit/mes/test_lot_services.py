@@ -11,7 +11,7 @@ from sqlmodel import Session, select, text
 from mes.domain.errors import InvalidInput, InvalidState, NotFound, PermissionDenied
 from mes.services import audit, lots, qualification, reads, recipes, routes, runs, tools, users
 from mes.store.tables import Audit, Recipe, Run
-from tests.helpers import lot_at_pmc
+from tests.helpers import lot_at_pmc, recipe_v2
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -48,10 +48,7 @@ class TestTrackIn:
     def test_runs_only_approved_versions(self, leased: Engine, tmp_path: Path) -> None:
         """A new version waits for approval: lots run the newest approved one, and approval
         records who and when."""
-        v1 = (REPO / "recipes" / "library" / "pmc-175.toml").read_text(encoding="utf-8")
-        v2_file = tmp_path / "pmc-175-v2.toml"
-        v2_file.write_text(v1.replace("version = 1", "version = 2", 1), encoding="utf-8")
-        recipes.import_file(leased, "eng1", v2_file)
+        recipe_v2(leased, tmp_path, "pmc-175", approve=False)
         tools.register(leased, "equipment", "OVEN-02", "cure_oven")
         qualification.qualify(leased, "eng1", "OVEN-02", "PMC")
         tools.heartbeat(leased, "test-daemon", ["OVEN-01", "OVEN-02"], ttl_s=600)
